@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what `make test`, `make devstack-up` and `make demo` need and is missing: system packages from
+# Debian, then the locked Python environment (.venv) with every component installed editable.
+# Idempotent and quick when everything is there. Caches (uv, Maven, Go) live outside the tree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+UV_VERSION=0.13.9
+
+missing=()
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
+command -v openssl >/dev/null || missing+=(openssl)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "bootstrap: missing system packages: ${missing[*]} (install them with apt-get as root)" >&2
+    exit 2
+  fi
+  echo "bootstrap: apt-get install ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v go >/dev/null || { echo "bootstrap: missing prerequisite: go (Go 1.24+ builds MinIO and Kubernetes)" >&2; exit 2; }
+command -v "$PYTHON" >/dev/null || { echo "bootstrap: missing prerequisite: $PYTHON" >&2; exit 2; }
+
+if ! command -v uv >/dev/null || [ "$(uv --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+  "$PYTHON" -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"
+fi
+
+[ -x .venv/bin/python ] || uv venv -q --python "$PYTHON" .venv
+export VIRTUAL_ENV="$PWD/.venv"
+uv pip sync -q requirements/dev.txt
+components=(contracts tools/devstack)
+for dir in services/* operator; do
+  [ -f "$dir/pyproject.toml" ] && components+=("$dir")
+done
+editable=()
+for dir in "${components[@]}"; do editable+=(-e "$dir"); done
+uv pip install -q --no-deps "${editable[@]}"
+echo "bootstrap: .venv ready (${#components[@]} components)"

@@ -1,0 +1,1 @@
+"""A local stack of real servers for stockfeed's tests, benchmarks and demo."""
