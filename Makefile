@@ -37,7 +37,7 @@ cluster-down:  ## stop the Kubernetes control plane
 	$(DEVSTACK) down cluster
 
 lock:  ## re-resolve the pinned environments from requirements/*.in
-	uv pip compile -q requirements/dev.in -o requirements/dev.txt --python-version 3.11
+	for env in dev dbt airflow; do uv pip compile -q requirements/$$env.in -o requirements/$$env.txt --python-version 3.11; done
 
 demo:  ## the pipeline on one machine (arrives with the demo issue)
 	@echo "make demo is not built yet: see README, 'Status'." >&2; exit 2

@@ -40,3 +40,14 @@ editable=()
 for dir in "${components[@]}"; do editable+=(-e "$dir"); done
 uv pip install -q --no-deps "${editable[@]}"
 echo "bootstrap: .venv ready (${#components[@]} components)"
+
+# dbt and Airflow pin many packages: each gets an environment of its own, as in its image,
+# made once the project has a dbt project / DAGs that need it.
+own_env() {  # own_env NAME LOCK
+  [ -x "$1/bin/python" ] || uv venv -q --python "$PYTHON" "$1"
+  VIRTUAL_ENV="$PWD/$1" uv pip sync -q "$2"
+  echo "bootstrap: $1 ready"
+}
+[ -f dbt/dbt_project.yml ] && own_env .venv-dbt requirements/dbt.txt
+compgen -G "dags/*.py" >/dev/null && own_env .venv-airflow requirements/airflow.txt
+exit 0
