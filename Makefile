@@ -15,7 +15,7 @@ test:  ## everything: bootstrap, local stack up, lint, unit + integration + k8s 
 
 lint: bootstrap  ## ruff and mypy
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
-	.venv/bin/mypy contracts/src tools/devstack/src $(wildcard services/*/src) $(wildcard operator/src)
+	.venv/bin/mypy contracts/src tools/devstack/src dags $(wildcard services/*/src) $(wildcard operator/src)
 
 unit: bootstrap  ## unit tests only (no servers)
 	.venv/bin/pytest -m unit contracts/tests tools/devstack/tests $(wildcard services/*/tests) $(wildcard operator/tests)

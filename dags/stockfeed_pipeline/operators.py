@@ -1,0 +1,81 @@
+"""Turn a Step into an Airflow task: the one place where the execution mode is decided."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from datetime import timedelta
+from typing import Any
+
+from stockfeed_pipeline.settings import ExecutionMode, PipelineSettings
+from stockfeed_pipeline.steps import Image, Step, local_argv
+
+log = logging.getLogger(__name__)
+
+
+def make_task(step: Step, settings: PipelineSettings, **task_kwargs: Any) -> Any:
+    timeout = timedelta(minutes=step.timeout_minutes)
+    if settings.mode is ExecutionMode.KUBERNETES:
+        return _pod_task(step, settings, execution_timeout=timeout, **task_kwargs)
+    return _local_task(step, settings, execution_timeout=timeout, **task_kwargs)
+
+
+def _pod_task(step: Step, settings: PipelineSettings, **task_kwargs: Any) -> Any:
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+    from airflow.providers.cncf.kubernetes.secret import Secret
+    from kubernetes.client import models as k8s
+
+    image = settings.loader_image if step.image is Image.LOADER else settings.dbt_image
+    secret = settings.loader_secret if step.image is Image.LOADER else settings.dbt_secret
+    return KubernetesPodOperator(
+        task_id=step.task_id,
+        name=step.task_id.replace("_", "-"),
+        namespace=settings.namespace,
+        image=image,
+        cmds=[step.argv[0]],
+        arguments=list(step.argv[1:]),
+        configmaps=[settings.config_map],
+        secrets=[Secret(deploy_type="env", deploy_target=None, secret=secret)],  # credentials only by reference
+        container_resources=k8s.V1ResourceRequirements(
+            requests={"cpu": step.cpu_request, "memory": step.memory_request},
+            limits={"memory": step.memory_limit},
+        ),
+        service_account_name=settings.service_account,
+        labels={"app.kubernetes.io/part-of": "stockfeed", "stockfeed.dev/step": step.task_id.replace("_", "-")},
+        security_context=k8s.V1PodSecurityContext(
+            run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")
+        ),
+        container_security_context=k8s.V1SecurityContext(
+            allow_privilege_escalation=False,
+            read_only_root_filesystem=True,
+            capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        ),
+        volumes=[k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource())],
+        volume_mounts=[k8s.V1VolumeMount(name="tmp", mount_path="/tmp")],  # noqa: S108 - the pod's own scratch
+        get_logs=True,
+        on_finish_action="delete_pod",
+        startup_timeout_seconds=300,
+        **task_kwargs,
+    )
+
+
+def _local_task(step: Step, settings: PipelineSettings, **task_kwargs: Any) -> Any:
+    from airflow.providers.standard.operators.python import PythonOperator
+
+    return PythonOperator(
+        task_id=step.task_id,
+        python_callable=run_locally,
+        op_args=[local_argv(step, settings)],
+        **task_kwargs,
+    )
+
+
+def run_locally(argv: list[str]) -> None:
+    """Run one step as a subprocess with the worker's environment; its output goes to the task log."""
+    log.info("running %s", " ".join(argv))
+    result = subprocess.run(argv, env=dict(os.environ), capture_output=True, text=True, check=False)
+    for line in (result.stdout + result.stderr).splitlines():
+        log.info("%s", line)
+    if result.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited with {result.returncode}")

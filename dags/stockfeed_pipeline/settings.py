@@ -1,0 +1,71 @@
+"""The pipeline's settings, read from PIPELINE_* environment variables when the DAG file is parsed.
+
+Environment rather than Airflow Variables: reading Variables at parse time hits the metadata database on every
+parse; the chart sets these variables on the Airflow components instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+DAGS_FOLDER = Path(__file__).resolve().parents[1]
+
+
+class ExecutionMode(StrEnum):
+    KUBERNETES = "kubernetes"  # each step is a pod from its own image (KubernetesPodOperator)
+    LOCAL = "local"  # each step is a subprocess on the Airflow worker: laptops, `make demo`, tests
+
+
+class SettingsError(ValueError):
+    """A PIPELINE_* variable has a value we cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    mode: ExecutionMode
+    # Kubernetes mode
+    namespace: str | None
+    loader_image: str
+    dbt_image: str
+    config_map: str  # non-secret settings for both steps, as env (envFrom)
+    loader_secret: str  # S3 and warehouse credentials for the loader (envFrom)
+    dbt_secret: str  # warehouse credentials for dbt (envFrom)
+    service_account: str | None
+    # Local mode
+    loader_command: str
+    dbt_command: str
+    dbt_project_dir: str
+    # Both
+    dbt_target: str | None
+    freshness_max_age_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PipelineSettings:
+        env = os.environ if env is None else env
+        raw_mode = env.get("PIPELINE_EXECUTION_MODE", ExecutionMode.KUBERNETES.value)
+        try:
+            mode = ExecutionMode(raw_mode)
+        except ValueError:
+            raise SettingsError(f"PIPELINE_EXECUTION_MODE={raw_mode!r}: use 'kubernetes' or 'local'") from None
+        raw_age = env.get("PIPELINE_FRESHNESS_MAX_AGE_SECONDS", "600")
+        if not raw_age.isdigit():
+            raise SettingsError(f"PIPELINE_FRESHNESS_MAX_AGE_SECONDS={raw_age!r} is not a whole number of seconds")
+        return cls(
+            mode=mode,
+            namespace=env.get("PIPELINE_NAMESPACE") or None,
+            loader_image=env.get("PIPELINE_LOADER_IMAGE", "stockfeed/loader:latest"),
+            dbt_image=env.get("PIPELINE_DBT_IMAGE", "stockfeed/dbt:latest"),
+            config_map=env.get("PIPELINE_CONFIG_MAP", "stockfeed-pipeline"),
+            loader_secret=env.get("PIPELINE_LOADER_SECRET", "stockfeed-loader"),
+            dbt_secret=env.get("PIPELINE_DBT_SECRET", "stockfeed-dbt"),
+            service_account=env.get("PIPELINE_SERVICE_ACCOUNT") or None,
+            loader_command=env.get("PIPELINE_LOADER_COMMAND", "stockfeed-load"),
+            dbt_command=env.get("PIPELINE_DBT_COMMAND", "dbt"),
+            dbt_project_dir=env.get("PIPELINE_DBT_PROJECT_DIR", str(DAGS_FOLDER.parent / "dbt")),
+            dbt_target=env.get("PIPELINE_DBT_TARGET") or None,
+            freshness_max_age_seconds=int(raw_age),
+        )

@@ -1,0 +1,52 @@
+"""The pipeline's steps as plain data: the same command runs in a pod or as a local subprocess."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+
+from stockfeed_pipeline.settings import PipelineSettings
+
+
+class Image(StrEnum):
+    LOADER = "loader"
+    DBT = "dbt"
+
+
+@dataclass(frozen=True)
+class Step:
+    task_id: str
+    image: Image
+    argv: tuple[str, ...]  # argv[0] is the program; in a pod it is the image's own binary
+    timeout_minutes: int
+    cpu_request: str
+    memory_request: str
+    memory_limit: str
+    builds_gold: bool = False  # its success updates the gold tables (the DAG's Asset outlet)
+
+
+def _dbt(settings: PipelineSettings, *args: str) -> tuple[str, ...]:
+    target = ("--target", settings.dbt_target) if settings.dbt_target else ()
+    return ("dbt", *args, *target)
+
+
+def pipeline_steps(settings: PipelineSettings) -> list[Step]:
+    """load new bronze objects -> dbt build (bronze, silver, gold) -> fail loudly if gold is stale."""
+    freshness_vars = json.dumps({"freshness_max_age_seconds": settings.freshness_max_age_seconds})
+    return [
+        Step("load_bronze_objects", Image.LOADER, ("stockfeed-load",), 10, "100m", "256Mi", "1Gi"),
+        Step("dbt_build", Image.DBT, _dbt(settings, "build", "--exclude", "tag:freshness"), 15, "250m", "512Mi",
+             "2Gi", builds_gold=True),
+        Step("check_gold_freshness", Image.DBT,
+             _dbt(settings, "test", "--select", "tag:freshness", "--vars", freshness_vars), 5, "100m", "256Mi",
+             "1Gi"),
+    ]  # fmt: skip
+
+
+def local_argv(step: Step, settings: PipelineSettings) -> list[str]:
+    """The step's command for a local subprocess: the configured programs, dbt pointed at the project dir."""
+    if step.image is Image.LOADER:
+        return [settings.loader_command, *step.argv[1:]]
+    project = ["--project-dir", settings.dbt_project_dir, "--profiles-dir", settings.dbt_project_dir]
+    return [settings.dbt_command, *step.argv[1:], *project]

@@ -1,0 +1,83 @@
+"""The DAG imports cleanly and has the promised shape, in both execution modes, with no credentials in code."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.airflow.dag_inspection import DAGS, inspect_dags
+
+pytestmark = pytest.mark.unit
+
+DAG_ID = "minio_to_snowflake_stream"
+ORDER = ["load_bronze_objects", "dbt_build", "check_gold_freshness"]
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    env = {"PIPELINE_EXECUTION_MODE": "local", "PIPELINE_LOADER_COMMAND": "/opt/x/stockfeed-load"}
+    return inspect_dags(tmp_path_factory.mktemp("af"), env)
+
+
+@pytest.fixture(scope="module")
+def kubernetes(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return inspect_dags(tmp_path_factory.mktemp("af"), {"PIPELINE_EXECUTION_MODE": "kubernetes"})
+
+
+@pytest.mark.parametrize("mode", ["local", "kubernetes"])
+def test_dag_imports_without_errors(mode: str, request: pytest.FixtureRequest) -> None:
+    described = request.getfixturevalue(mode)
+    assert described["import_errors"] == {}
+    assert list(described["dags"]) == [DAG_ID]
+
+
+@pytest.mark.parametrize("mode", ["local", "kubernetes"])
+def test_schedule_and_task_chain(mode: str, request: pytest.FixtureRequest) -> None:
+    dag = request.getfixturevalue(mode)["dags"][DAG_ID]
+    assert dag["schedule"] == "* * * * *"
+    assert dag["catchup"] is False
+    assert dag["max_active_runs"] == 1
+    tasks = dag["tasks"]
+    assert sorted(tasks) == sorted(ORDER)
+    for upstream, task in itertools.pairwise(ORDER):
+        assert tasks[task]["upstream"] == [upstream]
+    assert tasks[ORDER[0]]["upstream"] == []
+    for task in tasks.values():
+        assert task["retries"] >= 2
+        assert task["retry_exponential_backoff"] is True
+        assert 0 < task["execution_timeout"] <= 15 * 60
+    assert tasks["dbt_build"]["outlets"] == ["x-stockfeed://warehouse/gold"]
+
+
+def test_kubernetes_mode_uses_pods_and_local_mode_subprocesses(local: dict, kubernetes: dict) -> None:
+    assert {t["operator"] for t in kubernetes["dags"][DAG_ID]["tasks"].values()} == {"KubernetesPodOperator"}
+    local_tasks = local["dags"][DAG_ID]["tasks"]
+    assert {t["operator"] for t in local_tasks.values()} == {"PythonOperator"}
+    assert local_tasks["load_bronze_objects"]["argv"] == ["/opt/x/stockfeed-load"]
+    build = local_tasks["dbt_build"]["argv"]
+    assert build[:4] == ["dbt", "build", "--exclude", "tag:freshness"]
+    assert "--project-dir" in build
+    assert "--profiles-dir" in build
+
+
+def test_a_bad_mode_is_an_import_error_naming_the_variable(tmp_path: Path) -> None:
+    described = inspect_dags(tmp_path, {"PIPELINE_EXECUTION_MODE": "docker"})
+    (error,) = described["import_errors"].values()
+    assert "PIPELINE_EXECUTION_MODE='docker'" in error
+
+
+def test_no_credentials_in_dag_code() -> None:
+    suspicious = re.compile(
+        r"(password|passwd|secret_key|access_key|api_key|token)\s*[=:]\s*['\"][^'\"]+['\"]|AKIA[0-9A-Z]{16}",
+        re.IGNORECASE,
+    )
+    offenders = [
+        f"{path.relative_to(DAGS)}:{number}: {line.strip()}"
+        for path in DAGS.rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if suspicious.search(line)
+    ]
+    assert offenders == []
