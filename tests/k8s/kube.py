@@ -1,0 +1,63 @@
+"""Helpers for tests against the local control plane: waiting for a condition, and running kubectl or helm."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.25) -> T:
+    """Poll `predicate` until it returns something truthy and return that; fail the test naming `what` on timeout.
+
+    An exception from the predicate counts as "not yet" (the API may not know a new type for a moment);
+    the last value or exception is part of the failure message.
+    """
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            value = predicate()
+        except Exception as error:
+            last = error
+        else:
+            if value:
+                return value
+            last = value
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last result: {last!r}")
+        time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A CLI (kubectl or helm) bound to the test cluster's kubeconfig."""
+
+    binary: Path
+    kubeconfig: Path
+    env: Mapping[str, str]
+
+    def run(
+        self, args: Sequence[str], *, stdin: str | None = None, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(self.binary), "--kubeconfig", str(self.kubeconfig), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=dict(self.env),
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            pytest.fail(
+                f"`{self.binary.name} {' '.join(args)}` exited {result.returncode}:\n{result.stderr}{result.stdout}"
+            )
+        return result

@@ -1,0 +1,1 @@
+"""The pieces of the local Kubernetes control plane: builds, certificates, kubeconfig, flags, kwok config."""

@@ -1,0 +1,200 @@
+"""Build the control plane's binaries from the Go module proxy, once per version, into the stack's cache.
+
+Layout: `<cache>/k8s/<name>-<version>/bin/<binary>` (kwok's Stage files beside it in `stages/`). A build goes
+to a `.partial` directory renamed into place only when complete, under a lock, so an interrupted or concurrent
+`devstack up cluster` never sees half a build. GOMODCACHE and GOCACHE stay the Go defaults so later builds reuse them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.errors import StackError
+from devstack.k8s import gomod
+from devstack.k8s.versions import ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION, KWOK_VERSION, major_minor
+
+KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+# The Stage objects kwok v0.8.0 needs in --config: nodes become Ready and keep a lease, pods become Ready.
+KWOK_STAGE_FILES = (
+    "kustomize/stage/node/fast/node-initialize.yaml",
+    "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "kustomize/stage/pod/fast/pod-ready.yaml",
+    "kustomize/stage/pod/fast/pod-complete.yaml",
+    "kustomize/stage/pod/fast/pod-delete.yaml",
+)
+
+
+def k8s_cache(cache: Path) -> Path:
+    return cache / "k8s"
+
+
+class Go:
+    """The go command with the caller's environment (default GOMODCACHE/GOCACHE), failing as StackError."""
+
+    def __init__(self, go: str, log_file: Path) -> None:
+        self.go = go
+        self.log_file = log_file
+        self.env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod -buildvcs=false"}
+
+    def run(self, args: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> str:
+        command = [self.go, *args]
+        nice = shutil.which("nice")
+        if nice is not None:  # the machine is shared: long compiles yield to interactive work
+            command = [nice, "-n", "10", *command]
+        with self.log_file.open("a") as log:
+            log.write(f"$ (cd {cwd}) {' '.join(command)}\n")
+        result = subprocess.run(
+            command, cwd=cwd, env={**self.env, **(env or {})}, capture_output=True, text=True, check=False
+        )
+        with self.log_file.open("a") as log:
+            log.write(result.stdout + result.stderr)
+        if result.returncode != 0:
+            tail = "\n".join((result.stderr or result.stdout).splitlines()[-25:])
+            raise StackError(f"cluster build: `go {' '.join(args)}` failed (log: {self.log_file}):\n{tail}")
+        return result.stdout
+
+    def download(self, module_at_version: str, cwd: Path) -> dict[str, str]:
+        """`go mod download -json`: where the module's go.mod and extracted source are."""
+        info: dict[str, str] = json.loads(self.run(["mod", "download", "-json", module_at_version], cwd=cwd))
+        return info
+
+
+Recipe = Callable[[Go, Path, Path], None]  # (go, throwaway work dir, output dir)
+
+
+@dataclass(frozen=True)
+class Build:
+    key: str  # directory under <cache>/k8s: the name and every version that changes the output
+    binaries: tuple[str, ...]
+    recipe: Recipe
+
+    def directory(self, cache: Path) -> Path:
+        return k8s_cache(cache) / self.key
+
+    def done(self, cache: Path) -> bool:
+        return all((self.directory(cache) / "bin" / binary).is_file() for binary in self.binaries)
+
+
+def _build_etcd(go: Go, work: Path, out: Path) -> None:
+    # Every etcd module carries replace directives, so `go install` refuses it: build in a throwaway module.
+    go.run(["mod", "init", "devstack.local/build/etcd"], cwd=work)
+    go.run(["get", f"go.etcd.io/etcd/server/v3@{ETCD_VERSION}"], cwd=work)
+    go.run(["build", "-ldflags=-s -w", "-o", str(out / "bin" / "etcd"), "go.etcd.io/etcd/server/v3"], cwd=work)
+
+
+def _build_kubernetes(go: Go, work: Path, out: Path) -> None:
+    served = go.download(f"k8s.io/kubernetes@{KUBERNETES_VERSION}", cwd=work)
+    go_mod = Path(served["GoMod"]).read_text()
+    (work / "go.mod").write_text(gomod.kubernetes_go_mod("devstack.local/build/kubernetes", KUBERNETES_VERSION, go_mod))
+    packages = [f"k8s.io/kubernetes/cmd/{command}" for command in KUBE_COMMANDS]
+    go.run(["get", *gomod.packages_at(packages, KUBERNETES_VERSION)], cwd=work)
+    build_date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ldflags = gomod.kubernetes_ldflags(KUBERNETES_VERSION, build_date)
+    (out / "bin").mkdir(parents=True, exist_ok=True)
+    go.run(["build", f"-ldflags={ldflags}", "-o", str(out / "bin") + "/", *packages], cwd=work)
+
+
+def _build_kwok(go: Go, work: Path, out: Path) -> None:
+    go.run(["install", f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}"], cwd=work, env={"GOBIN": str(out / "bin")})
+    source = Path(go.download(f"sigs.k8s.io/kwok@{KWOK_VERSION}", cwd=work)["Dir"])
+    stages = out / "stages"
+    stages.mkdir(parents=True, exist_ok=True)
+    for relative in KWOK_STAGE_FILES:
+        shutil.copyfile(source / relative, stages / Path(relative).name)
+
+
+def _build_helm(go: Go, work: Path, out: Path) -> None:
+    ldflags = gomod.helm_ldflags(KUBERNETES_VERSION)
+    go.run(
+        ["install", f"-ldflags={ldflags}", f"helm.sh/helm/v3/cmd/helm@{HELM_VERSION}"],
+        cwd=work,
+        env={"GOBIN": str(out / "bin")},
+    )
+
+
+def all_builds() -> tuple[Build, ...]:
+    kube_major, kube_minor = major_minor(KUBERNETES_VERSION)
+    return (
+        Build(f"etcd-{ETCD_VERSION}", ("etcd",), _build_etcd),
+        Build(f"kubernetes-{KUBERNETES_VERSION}", KUBE_COMMANDS, _build_kubernetes),
+        Build(f"kwok-{KWOK_VERSION}", ("kwok",), _build_kwok),
+        # Helm's default capabilities are stamped at build time, so the key names the Kubernetes minor too.
+        Build(f"helm-{HELM_VERSION}-k8s{kube_major}.{kube_minor}", ("helm",), _build_helm),
+    )
+
+
+def binary_path(cache: Path, binary: str) -> Path:
+    """Where a control-plane binary (etcd, kube-apiserver, ..., kwok, helm) lives once built."""
+    for build in all_builds():
+        if binary in build.binaries:
+            return build.directory(cache) / "bin" / binary
+    raise KeyError(f"no build provides {binary!r}")
+
+
+def kwok_stages_dir(cache: Path) -> Path:
+    return binary_path(cache, "kwok").parent.parent / "stages"
+
+
+def missing(cache: Path) -> list[Build]:
+    return [build for build in all_builds() if not build.done(cache)]
+
+
+@contextmanager
+def _build_lock(cache: Path) -> Iterator[None]:
+    root = k8s_cache(cache)
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".build.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _say("another process is building the control plane; waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def ensure_built(cache: Path, go: str) -> dict[str, float]:
+    """Build whatever is missing; returns seconds spent per build key (empty when all were cached)."""
+    timings: dict[str, float] = {}
+    if not missing(cache):
+        return timings
+    with _build_lock(cache):
+        for build in missing(cache):  # re-checked under the lock: another process may have finished it
+            began = time.monotonic()
+            _run_build(build, cache, go)
+            timings[build.key] = time.monotonic() - began
+            _say(f"built {build.key} in {timings[build.key]:.0f}s")
+    return timings
+
+
+def _run_build(build: Build, cache: Path, go_binary: str) -> None:
+    final = build.directory(cache)
+    partial = final.with_name(final.name + ".partial")
+    work = k8s_cache(cache) / "work" / build.key
+    for leftover in (partial, work):
+        shutil.rmtree(leftover, ignore_errors=True)
+    (partial / "bin").mkdir(parents=True)
+    work.mkdir(parents=True)
+    go = Go(go_binary, k8s_cache(cache) / f"{build.key}.build.log")
+    _say(f"building {build.key} (one time; many minutes for kubernetes on 2 cores; log {go.log_file})")
+    build.recipe(go, work, partial)
+    absent = [binary for binary in build.binaries if not (partial / "bin" / binary).is_file()]
+    if absent:
+        raise StackError(f"cluster build {build.key}: the build produced no {', '.join(absent)}")
+    shutil.rmtree(final, ignore_errors=True)
+    partial.rename(final)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _say(message: str) -> None:
+    print(f"cluster: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,137 @@
+"""Command lines of the control-plane processes, as pure functions of where things are and which ports to use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.k8s.certs import Pki
+
+SERVICE_CIDR = "10.0.0.0/24"
+SERVICE_IP = "10.0.0.1"  # the first address of SERVICE_CIDR: the `kubernetes` Service
+POD_CIDR = "10.244.0.0/16"  # kwok hands out fake pod IPs from here
+SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+ETCD_MEMBER = "devstack"
+NODE_LEASE_SECONDS = 40
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Everything a command line refers to, under one data directory."""
+
+    data_dir: Path
+    bin_dir: dict[str, Path]  # binary name -> path
+    apiserver_port: int
+    etcd_port: int
+    etcd_peer_port: int
+
+    @property
+    def pki(self) -> Pki:
+        return Pki(self.data_dir / "pki")
+
+    @property
+    def kubeconfig(self) -> Path:
+        """The components' own copy of the admin kubeconfig (inside data_dir, like every path they get)."""
+        return self.data_dir / "admin.kubeconfig"
+
+    @property
+    def etcd_data(self) -> Path:
+        return self.data_dir / "etcd"
+
+    @property
+    def kwok_config(self) -> Path:
+        return self.data_dir / "kwok.yaml"
+
+    @property
+    def etcd_url(self) -> str:
+        return f"http://127.0.0.1:{self.etcd_port}"
+
+    @property
+    def apiserver_url(self) -> str:
+        return f"https://127.0.0.1:{self.apiserver_port}"
+
+
+def etcd(layout: Layout) -> list[str]:
+    peer = f"http://127.0.0.1:{layout.etcd_peer_port}"
+    return [
+        str(layout.bin_dir["etcd"]),
+        f"--name={ETCD_MEMBER}",
+        f"--data-dir={layout.etcd_data}",
+        f"--listen-client-urls={layout.etcd_url}",
+        f"--advertise-client-urls={layout.etcd_url}",
+        f"--listen-peer-urls={peer}",
+        f"--initial-advertise-peer-urls={peer}",
+        f"--initial-cluster={ETCD_MEMBER}={peer}",
+        "--initial-cluster-state=new",
+        "--unsafe-no-fsync=true",  # test data: speed over durability
+        "--log-level=warn",
+    ]
+
+
+def kube_apiserver(layout: Layout) -> list[str]:
+    pki = layout.pki
+    return [
+        str(layout.bin_dir["kube-apiserver"]),
+        f"--etcd-servers={layout.etcd_url}",
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        # Endpoints may not hold a loopback IP, so the default reconciler fails every 10 s; nothing needs them.
+        "--endpoint-reconciler-type=none",
+        f"--secure-port={layout.apiserver_port}",
+        f"--cert-dir={pki.directory}",
+        f"--tls-cert-file={pki.serving_cert}",
+        f"--tls-private-key-file={pki.serving_key}",
+        f"--client-ca-file={pki.ca_cert}",
+        "--authorization-mode=RBAC",
+        f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
+        f"--service-account-key-file={pki.sa_pub}",
+        f"--service-account-signing-key-file={pki.sa_key}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--allow-privileged=true",
+        # No kubelet mounts tokens, and pods must not wait for the default ServiceAccount to exist.
+        "--disable-admission-plugins=ServiceAccount",
+        "--profiling=false",
+    ]
+
+
+def kube_controller_manager(layout: Layout) -> list[str]:
+    pki = layout.pki
+    return [
+        str(layout.bin_dir["kube-controller-manager"]),
+        f"--kubeconfig={layout.kubeconfig}",
+        "--leader-elect=false",
+        "--bind-address=127.0.0.1",
+        "--secure-port=0",  # no HTTPS endpoint: nothing to collide with another stack's ports
+        f"--service-account-private-key-file={pki.sa_key}",
+        f"--root-ca-file={pki.ca_cert}",
+        f"--cluster-signing-cert-file={pki.ca_cert}",
+        f"--cluster-signing-key-file={pki.ca_key}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--cluster-name=devstack",
+        "--profiling=false",
+    ]
+
+
+def kube_scheduler(layout: Layout) -> list[str]:
+    return [
+        str(layout.bin_dir["kube-scheduler"]),
+        f"--kubeconfig={layout.kubeconfig}",
+        "--leader-elect=false",
+        "--bind-address=127.0.0.1",
+        "--secure-port=0",
+        "--profiling=false",
+    ]
+
+
+def kwok(layout: Layout, node_selector: str) -> list[str]:
+    return [
+        str(layout.bin_dir["kwok"]),
+        f"--kubeconfig={layout.kubeconfig}",
+        f"--config={layout.kwok_config}",
+        "--manage-all-nodes=false",
+        f"--manage-nodes-with-annotation-selector={node_selector}",
+        f"--cidr={POD_CIDR}",
+        "--node-ip=127.0.0.1",
+        # Without an explicit duration kwok v0.8.0 keeps no node Lease (heartbeat-with-lease then never fires).
+        f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}",
+    ]
