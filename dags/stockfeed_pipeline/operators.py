@@ -28,6 +28,12 @@ def _pod_task(step: Step, settings: PipelineSettings, **task_kwargs: Any) -> Any
 
     image = settings.loader_image if step.image is Image.LOADER else settings.dbt_image
     secret = settings.loader_secret if step.image is Image.LOADER else settings.dbt_secret
+    volumes = [k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource())]
+    mounts = [k8s.V1VolumeMount(name="tmp", mount_path="/tmp")]  # noqa: S108 - the pod's own scratch space
+    if settings.warehouse_claim:  # DuckDB lives on a volume that outlives each step's pod
+        claim = k8s.V1PersistentVolumeClaimVolumeSource(claim_name=settings.warehouse_claim)
+        volumes.append(k8s.V1Volume(name="warehouse", persistent_volume_claim=claim))
+        mounts.append(k8s.V1VolumeMount(name="warehouse", mount_path=settings.warehouse_mount_path))
     return KubernetesPodOperator(
         task_id=step.task_id,
         name=step.task_id.replace("_", "-"),
@@ -51,8 +57,8 @@ def _pod_task(step: Step, settings: PipelineSettings, **task_kwargs: Any) -> Any
             read_only_root_filesystem=True,
             capabilities=k8s.V1Capabilities(drop=["ALL"]),
         ),
-        volumes=[k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource())],
-        volume_mounts=[k8s.V1VolumeMount(name="tmp", mount_path="/tmp")],  # noqa: S108 - the pod's own scratch
+        volumes=volumes,
+        volume_mounts=mounts,
         get_logs=True,
         on_finish_action="delete_pod",
         startup_timeout_seconds=300,

@@ -35,6 +35,8 @@ class PipelineSettings:
     loader_secret: str  # S3 and warehouse credentials for the loader (envFrom)
     dbt_secret: str  # warehouse credentials for dbt (envFrom)
     service_account: str | None
+    warehouse_claim: str | None  # a PVC holding the DuckDB file (the embedded warehouse); None with Snowflake
+    warehouse_mount_path: str
     # Local mode
     loader_command: str
     dbt_command: str
@@ -63,6 +65,8 @@ class PipelineSettings:
             loader_secret=env.get("PIPELINE_LOADER_SECRET", "stockfeed-loader"),
             dbt_secret=env.get("PIPELINE_DBT_SECRET", "stockfeed-dbt"),
             service_account=env.get("PIPELINE_SERVICE_ACCOUNT") or None,
+            warehouse_claim=env.get("PIPELINE_WAREHOUSE_CLAIM") or None,
+            warehouse_mount_path=env.get("PIPELINE_WAREHOUSE_MOUNT_PATH", "/data"),
             loader_command=env.get("PIPELINE_LOADER_COMMAND", "stockfeed-load"),
             dbt_command=env.get("PIPELINE_DBT_COMMAND", "dbt"),
             dbt_project_dir=env.get("PIPELINE_DBT_PROJECT_DIR", str(DAGS_FOLDER.parent / "dbt")),
