@@ -20,6 +20,8 @@ def inspect_dags(tmp_path: Path, env: dict[str, str], *, pods: bool = False) -> 
         "AIRFLOW_HOME": str(tmp_path / "airflow-home"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # A busy 2-core CI machine can take longer than the default 30 s to import the provider modules.
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
         **env,
     }
     argv = [str(AIRFLOW_PYTHON), str(Path(__file__).with_name("inspect_dag.py")), str(DAGS)]
@@ -27,5 +29,6 @@ def inspect_dags(tmp_path: Path, env: dict[str, str], *, pods: bool = False) -> 
         [*argv, "--pods"] if pods else argv, env=full_env, capture_output=True, text=True, timeout=180, check=False
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    # Airflow logs to stdout too: the JSON is the last line.
     parsed: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return parsed

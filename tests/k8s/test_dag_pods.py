@@ -1,0 +1,121 @@
+"""Kubernetes mode: the pods the DAG's KubernetesPodOperator tasks would create, rendered by Airflow itself and
+created on the real API server (kwok marks them Running; no container runs here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from tests.airflow.dag_inspection import inspect_dags
+from tests.k8s.kube import wait_for
+
+pytestmark = pytest.mark.k8s
+
+DAG_ID = "minio_to_snowflake_stream"
+IMAGES = {"loader": "registry.local/stockfeed-loader:1.2.3", "dbt": "registry.local/stockfeed-dbt:4.5.6"}
+
+
+@pytest.fixture
+def rendered_pods(namespace: str, kubeconfig_path: Path, tmp_path: Path) -> dict[str, dict]:
+    env = {
+        "KUBECONFIG": str(kubeconfig_path),
+        "PIPELINE_EXECUTION_MODE": "kubernetes",
+        "PIPELINE_NAMESPACE": namespace,
+        "PIPELINE_LOADER_IMAGE": IMAGES["loader"],
+        "PIPELINE_DBT_IMAGE": IMAGES["dbt"],
+        "PIPELINE_WAREHOUSE_CLAIM": "stockfeed-warehouse",
+        "PIPELINE_DBT_TARGET": "duckdb",
+    }
+    described = inspect_dags(tmp_path, env, pods=True)
+    assert described["import_errors"] == {}
+    return {task_id: task["pod"] for task_id, task in described["dags"][DAG_ID]["tasks"].items()}
+
+
+def test_pods_have_the_intended_image_command_and_resources(rendered_pods: dict[str, dict], namespace: str) -> None:
+    expected = {
+        "load_bronze_objects": (IMAGES["loader"], ["stockfeed-load"], []),
+        "dbt_build": (IMAGES["dbt"], ["dbt"], ["build", "--exclude", "tag:freshness", "--target", "duckdb"]),
+        "check_gold_freshness": (IMAGES["dbt"], ["dbt"], ["test", "--select", "tag:freshness"]),
+    }
+    for task_id, (image, command, args_prefix) in expected.items():
+        pod = rendered_pods[task_id]
+        assert pod["metadata"]["namespace"] == namespace
+        (container,) = pod["spec"]["containers"]
+        assert container["image"] == image
+        assert container["command"] == command
+        assert container.get("args", [])[: len(args_prefix)] == args_prefix
+        resources = container["resources"]
+        assert set(resources["requests"]) == {"cpu", "memory"}
+        assert "memory" in resources["limits"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        assert mounts == {"tmp": "/tmp", "warehouse": "/data"}
+
+
+def test_credentials_come_only_from_secret_references(rendered_pods: dict[str, dict]) -> None:
+    secrets = {
+        "load_bronze_objects": "stockfeed-loader",
+        "dbt_build": "stockfeed-dbt",
+        "check_gold_freshness": "stockfeed-dbt",
+    }
+    for task_id, pod in rendered_pods.items():
+        (container,) = pod["spec"]["containers"]
+        env_from = container["envFrom"]
+        assert {"secretRef": {"name": secrets[task_id]}} in env_from
+        assert {"configMapRef": {"name": "stockfeed-pipeline"}} in env_from
+        literal = {e["name"]: e.get("value") for e in container.get("env", []) if "value" in e}
+        leaked = [name for name in literal if any(w in name.upper() for w in ("PASSWORD", "SECRET", "KEY", "TOKEN"))]
+        assert leaked == [], f"{task_id} carries credentials as literal env: {leaked}"
+
+
+@pytest.fixture
+def warehouse_claim(namespace: str, core_v1: client.CoreV1Api) -> Iterator[str]:
+    """A bound claim named as the DAG expects, so the scheduler can place the pods (the PV controller binds it)."""
+    volume = f"warehouse-{namespace}"
+    core_v1.create_persistent_volume(
+        client.V1PersistentVolume(
+            metadata=client.V1ObjectMeta(name=volume),
+            spec=client.V1PersistentVolumeSpec(
+                capacity={"storage": "1Gi"},
+                access_modes=["ReadWriteOnce"],
+                storage_class_name="",
+                host_path=client.V1HostPathVolumeSource(path=f"/tmp/{volume}"),
+            ),
+        )
+    )
+    core_v1.create_namespaced_persistent_volume_claim(
+        namespace,
+        client.V1PersistentVolumeClaim(
+            metadata=client.V1ObjectMeta(name="stockfeed-warehouse"),
+            spec=client.V1PersistentVolumeClaimSpec(
+                access_modes=["ReadWriteOnce"],
+                storage_class_name="",
+                volume_name=volume,
+                resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}),
+            ),
+        ),
+    )
+    try:
+        yield "stockfeed-warehouse"
+    finally:
+        core_v1.delete_persistent_volume(volume)
+
+
+def test_the_api_server_accepts_the_pods(
+    rendered_pods: dict[str, dict], namespace: str, core_v1: client.CoreV1Api, warehouse_claim: str
+) -> None:
+    created = []
+    for pod in rendered_pods.values():
+        pod["metadata"].pop("name", None)
+        pod["metadata"]["generateName"] = "dag-step-"
+        created.append(core_v1.create_namespaced_pod(namespace, pod).metadata.name)
+
+    def all_running() -> bool:
+        phases = [core_v1.read_namespaced_pod(name, namespace).status.phase for name in created]
+        return all(phase == "Running" for phase in phases)
+
+    wait_for(all_running, timeout=60, what=f"the DAG's pods {created} to be Running on the fake node")
