@@ -1,0 +1,1 @@
+"""Benchmark of the bronze writer: `python -m bench.consumer`."""

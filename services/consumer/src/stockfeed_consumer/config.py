@@ -1,0 +1,166 @@
+"""Settings from CONSUMER_* environment variables and CLI flags; secrets also from `CONSUMER_*_FILE` files.
+
+Every field `name` is the variable CONSUMER_<NAME> and the flag --<name-with-dashes>; flags win over env.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from stockfeed_consumer.batching import BatchPolicy
+from stockfeed_consumer.errors import ConfigError
+from stockfeed_consumer.flush import Layout
+from stockfeed_consumer.writer import WriterOptions
+
+ENV_PREFIX = "CONSUMER_"
+MIB = 1024 * 1024
+
+
+class ConsumerSettings(BaseSettings):
+    """See services/consumer/README.md ("Configuration") for each variable."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # Kafka
+    bootstrap_servers: str = "localhost:9092"
+    topics: Annotated[tuple[str, ...], NoDecode] = ("stock-quotes",)
+    group_id: str = "stockfeed-bronze"
+    group_instance_id: str | None = None  # static membership (e.g. the pod name): restarts without a rebalance
+    assignment_strategy: str = "cooperative-sticky"
+    session_timeout_ms: int = Field(default=45_000, ge=1_000)
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    kafka_properties_file: Path | None = None  # extra librdkafka properties (SASL/TLS), `key=value` lines
+    poll_max_records: int = Field(default=10_000, ge=1)
+    queued_max_kbytes: int = Field(default=32_768, ge=1024)  # librdkafka's prefetch queue, bounds memory too
+
+    # S3 / MinIO
+    s3_endpoint: str | None = "http://minio:9000"  # empty: the AWS endpoint of s3_region
+    s3_region: str = "us-east-1"
+    s3_access_key: SecretStr | None = None
+    s3_access_key_file: Path | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_secret_key_file: Path | None = None
+    s3_timeout_seconds: float = Field(default=30.0, gt=0)
+    bucket: str = "bronze-transactions"
+    create_bucket: bool = True
+    prefix: str = "bronze"
+    dead_letter_prefix: str = "dead-letter"
+    expected_schema: str | None = None  # e.g. quote.v1 to reject every other contract
+
+    # batching and memory
+    max_records: int = Field(default=10_000, ge=1)
+    max_bytes: int = Field(default=8 * MIB, ge=1024)
+    max_age_seconds: float = Field(default=30.0, gt=0)
+    max_buffered_bytes: int = Field(default=128 * MIB, ge=MIB)
+    gzip_level: int = Field(default=6, ge=1, le=9)
+    encode_processes: int = Field(default=1, ge=0, le=64)  # 0: encode on a thread of the main process
+    upload_workers: int = Field(default=4, ge=1, le=64)
+    retry_initial_seconds: float = Field(default=0.5, gt=0)
+    retry_max_seconds: float = Field(default=30.0, gt=0)
+    revoke_timeout_seconds: float = Field(default=20.0, gt=0)
+    shutdown_timeout_seconds: float = Field(default=20.0, gt=0)
+
+    # operations
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - a pod serves its metrics to the cluster
+    metrics_port: int = Field(default=9102, ge=0, le=65535)  # 0: no HTTP server
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("topics", mode="before")
+    @classmethod
+    def _split_topics(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("topics")
+    @classmethod
+    def _some_topics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one topic is needed")
+        return value
+
+    @field_validator("group_instance_id", "s3_endpoint", "expected_schema", "kafka_properties_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _credentials_from_files(self) -> ConsumerSettings:
+        for name in ("s3_access_key", "s3_secret_key"):
+            path: Path | None = getattr(self, f"{name}_file")
+            if path is None:
+                continue
+            if getattr(self, name) is not None:
+                raise ValueError(f"{_env(name)} and {_env(name + '_file')} are both set; use one")
+            try:
+                secret = path.read_text().strip()
+            except OSError as error:
+                raise ValueError(f"{_env(name + '_file')}: cannot read {path}: {error.strerror}") from None
+            object.__setattr__(self, name, SecretStr(secret))  # frozen model: set once while validating
+        if (self.s3_access_key is None) != (self.s3_secret_key is None):
+            both = f"{_env('s3_access_key')} and {_env('s3_secret_key')}"
+            raise ValueError(f"set both {both} (or their _FILE variables), or neither")
+        return self
+
+    # -- derived ----------------------------------------------------------------------------------------------
+
+    def batch_policy(self) -> BatchPolicy:
+        return BatchPolicy(self.max_records, self.max_bytes, self.max_age_seconds)
+
+    def layout(self) -> Layout:
+        return Layout(self.prefix, self.dead_letter_prefix, self.expected_schema)
+
+    def writer_options(self) -> WriterOptions:
+        return WriterOptions(
+            policy=self.batch_policy(),
+            max_buffered_bytes=self.max_buffered_bytes,
+            retry_initial_seconds=self.retry_initial_seconds,
+            retry_max_seconds=self.retry_max_seconds,
+            revoke_timeout_seconds=self.revoke_timeout_seconds,
+            shutdown_timeout_seconds=self.shutdown_timeout_seconds,
+            upload_timeout_seconds=self.s3_timeout_seconds + 5.0,  # connect + read timeouts of one put
+        )
+
+
+def _env(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stockfeed-consumer",
+        description="Kafka to S3/MinIO bronze writer. Every flag also reads from CONSUMER_<NAME>.",
+    )
+    for name, field in ConsumerSettings.model_fields.items():
+        if name in ("s3_access_key", "s3_secret_key"):
+            continue  # secrets never on a command line (visible in ps); env or _FILE only
+        parser.add_argument(_flag(name), dest=name, default=None, metavar=_env(name), help=field.description)
+    return parser
+
+
+def _message(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        where = f"{_env(field)} ({_flag(field)})" if field else "settings"
+        problems.append(f"{where}: {item['msg']}")
+    return "; ".join(problems)
+
+
+def load_settings(argv: list[str] | None = None) -> ConsumerSettings:
+    """Settings from flags over env over defaults; ConfigError names the variable on a bad value."""
+    args = _parser().parse_args(argv or [])
+    overrides = {name: value for name, value in vars(args).items() if value is not None}
+    try:
+        return ConsumerSettings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(_message(error)) from None
