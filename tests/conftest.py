@@ -22,11 +22,15 @@ def stack_settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def stack_env(stack_settings: Settings) -> dict[str, str]:
-    """The running stack's endpoints and credentials; fails (never skips) when the stack is not up."""
-    values = envfile.read(stack_settings.env_file)
-    if "DEVSTACK_KAFKA_BOOTSTRAP" not in values:
-        pytest.fail(f"the local stack is not up ({stack_settings.env_file} lacks Kafka): run `make devstack-up`")
-    return values
+    """The running stack's endpoints and credentials (each endpoint fixture checks that its server is up)."""
+    return envfile.read(stack_settings.env_file)
+
+
+def require(stack_env: dict[str, str], key: str, server: str) -> str:
+    """The env file's value, or a failure (never a skip) that says which server to start."""
+    if not stack_env.get(key):
+        pytest.fail(f"{server} of the local stack is not up (the env file lacks {key}): run `make devstack-up`")
+    return stack_env[key]
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +41,7 @@ def stack_servers(stack_settings: Settings) -> dict[str, Server]:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(stack_env: dict[str, str]) -> str:
-    return stack_env["DEVSTACK_KAFKA_BOOTSTRAP"]
+    return require(stack_env, "DEVSTACK_KAFKA_BOOTSTRAP", "Kafka")
 
 
 @pytest.fixture
@@ -66,7 +70,7 @@ def make_s3_client(stack_env: dict[str, str]) -> Any:
 
     return boto3.client(
         "s3",
-        endpoint_url=stack_env["DEVSTACK_S3_ENDPOINT"],
+        endpoint_url=require(stack_env, "DEVSTACK_S3_ENDPOINT", "MinIO"),
         aws_access_key_id=stack_env["DEVSTACK_S3_ACCESS_KEY"],
         aws_secret_access_key=stack_env["DEVSTACK_S3_SECRET_KEY"],
         region_name=stack_env.get("DEVSTACK_S3_REGION", "us-east-1"),
@@ -96,4 +100,4 @@ def s3_bucket(s3: Any) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def pg_dsn(stack_env: dict[str, str]) -> str:
-    return stack_env["DEVSTACK_PG_DSN"]
+    return require(stack_env, "DEVSTACK_PG_DSN", "PostgreSQL")

@@ -1,0 +1,1 @@
+"""Benchmark of the warehouse loader: run `python -m bench.loader`."""

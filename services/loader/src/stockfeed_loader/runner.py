@@ -1,0 +1,120 @@
+"""One run: for each prefix, find the objects the ledger lacks and load them batch by batch."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from stockfeed_loader.batch import PreparedBatch
+from stockfeed_loader.config import LoaderSettings
+from stockfeed_loader.fetch import prepare_batch
+from stockfeed_loader.keys import KeyRange, ListedObject, listing_start, plan_batches, select_new
+from stockfeed_loader.listing import list_objects
+from stockfeed_loader.parsing import QUOTE_SCHEMA
+from stockfeed_loader.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    target: str
+    run_id: str
+    prefixes: int = 0
+    listed: int = 0
+    new: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    rows: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    quarantined_keys: list[str] = field(default_factory=list)
+
+
+def new_run_id(now: datetime) -> str:
+    """Sortable and unique: the UTC start time plus random bits."""
+    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+
+
+def run(settings: LoaderSettings, s3: Any, warehouse: Warehouse, summary: RunSummary | None = None) -> RunSummary:
+    """Load every prefix's new objects; `summary` (if given) shows the progress made even when this raises."""
+    started = time.monotonic()
+    if summary is None:
+        summary = RunSummary(target=warehouse.name, run_id="")
+    summary.run_id = new_run_id(datetime.now(UTC))
+    warehouse.ensure_tables()
+    remaining = settings.max_objects  # 0: no limit
+    with tempfile.TemporaryDirectory(prefix="stockfeed-load-") as scratch:
+        for prefix in settings.prefixes:
+            if settings.max_objects and remaining <= 0:
+                break
+            new = _find_new(settings, s3, warehouse, prefix, summary, remaining)
+            remaining -= len(new)
+            if settings.dry_run:
+                for obj in new:
+                    log.info("would load %s", obj.key)
+                continue
+            for objects in plan_batches(new, settings.batch_objects, settings.batch_bytes):
+                _load_batch(settings, s3, warehouse, objects, Path(scratch), summary)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _find_new(
+    settings: LoaderSettings, s3: Any, warehouse: Warehouse, prefix: str, summary: RunSummary, limit: int
+) -> list[ListedObject]:
+    """The objects under `prefix` the ledger lacks: list from the watermark's window, compare with the ledger."""
+    key_range = KeyRange.for_prefix(prefix)
+    summary.prefixes += 1
+    high_water = None if settings.full_rescan else warehouse.high_water_key(key_range)
+    start_after = listing_start(high_water, settings.recheck_hours)
+    if high_water is not None and start_after is None:
+        log.warning("high-water key %s is off the dt=/hour= layout: listing all of %s", high_water, prefix)
+    listed = list(list_objects(s3, settings.bucket, prefix, start_after))
+    done = warehouse.ledger_keys(key_range, start_after)
+    new = select_new(listed, done, settings.key_suffix, limit)
+    summary.listed += len(listed)
+    summary.new += len(new)
+    late = sum(1 for obj in new if high_water is not None and obj.key < high_water)
+    log.info("prefix %s: high-water %s, listed %d after %s", prefix, high_water, len(listed), start_after)
+    log.info("prefix %s: %d new objects (%d late, i.e. below the high-water key)", prefix, len(new), late)
+    return new
+
+
+def _load_batch(
+    settings: LoaderSettings,
+    s3: Any,
+    warehouse: Warehouse,
+    objects: list[ListedObject],
+    scratch: Path,
+    summary: RunSummary,
+) -> None:
+    """Download and check the batch's objects, then load them with their ledger rows in one transaction."""
+    summary.batches += 1
+    directory = scratch / f"batch-{summary.batches:06d}"
+    directory.mkdir()
+    expected_schema = QUOTE_SCHEMA if settings.validate_contract else None
+    prepared = prepare_batch(s3, settings.bucket, objects, directory, expected_schema, settings.fetch_concurrency)
+    batch = PreparedBatch(
+        run_id=summary.run_id,
+        sequence=summary.batches,
+        loaded_at=datetime.now(UTC).replace(tzinfo=None),
+        directory=directory,
+        objects=tuple(prepared),
+    )
+    summary.rows += warehouse.load_batch(batch)
+    for item in batch.objects:
+        if item.reason is None:
+            summary.loaded += 1
+        else:
+            summary.quarantined += 1
+            summary.quarantined_keys.append(item.key)
+    shutil.rmtree(directory)
+    log.info("batch %d: %d objects, %d rows committed", batch.sequence, len(batch.objects), batch.staged_rows)
