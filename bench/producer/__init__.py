@@ -1,0 +1,1 @@
+"""Benchmark of the producer: `python -m bench.producer`."""

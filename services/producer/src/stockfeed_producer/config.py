@@ -1,0 +1,183 @@
+"""Producer settings: PRODUCER_* environment variables, overridden by flags; the API key from env or a file only.
+
+`load_settings` raises ConfigError naming the variable to fix; the CLI turns that into exit code 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from stockfeed_producer.messages import SYMBOL_PATTERN
+
+ENV_PREFIX = "PRODUCER_"
+FINNHUB_API_URL = "https://finnhub.io/api/v1"
+FINNHUB_WS_URL = "wss://ws.finnhub.io"
+SECRET_FIELDS = frozenset({"finnhub_api_key"})  # never a flag: flags end up in `ps` and shell history
+
+
+class ConfigError(ValueError):
+    """A setting we cannot run with; the message starts with the variable to change."""
+
+
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class ProducerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    mode: Literal["quotes", "trades"] = Field("quotes", description="quotes: poll /quote; trades: the WebSocket.")
+    symbols: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["AAPL", "MSFT", "GOOGL", "AMZN", "TSLA"], description="Comma-separated tickers."
+    )
+    feed: str = Field("default", min_length=1, max_length=63, description="Feed name written into every message.")
+    api_url: str | None = Field(None, description="REST base URL; required without a Finnhub key (the simulator).")
+    ws_url: str | None = Field(None, description="Trades WebSocket URL; default derived from the REST base.")
+    source: Literal["finnhub", "simulator"] | None = Field(None, description="Default: from the API host.")
+    finnhub_api_key: SecretStr | None = Field(None, description="Env only (PRODUCER_FINNHUB_API_KEY).")
+    finnhub_api_key_file: Path | None = Field(None, description="A mounted file holding the key.")
+
+    kafka_bootstrap: str = Field("localhost:9092", description="Kafka bootstrap servers.")
+    quotes_topic: str = Field("stock-quotes", min_length=1, description="Topic for quote.v1 messages.")
+    trades_topic: str = Field("stock-trades", min_length=1, description="Topic for trade.v1 messages.")
+    kafka_compression: Literal["lz4", "zstd", "gzip", "snappy", "none"] = Field("lz4", description="Compression.")
+    kafka_linger_ms: int = Field(20, ge=0, description="How long librdkafka waits to fill a batch.")
+    kafka_queue_max_messages: int = Field(100_000, ge=1, description="Bound of the local queue (back-pressure).")
+    kafka_queue_max_kbytes: int = Field(65_536, ge=1, description="Bound of the local queue in KiB.")
+    kafka_message_timeout_ms: int = Field(300_000, ge=1_000, description="Give up (and log) a delivery after this.")
+    flush_timeout_seconds: float = Field(30.0, ge=0, description="How long shutdown waits for deliveries.")
+
+    plan_calls_per_minute: int = Field(60, ge=2, description="The API plan's per-minute limit (free: 60).")
+    plan_calls_per_second: int = Field(30, ge=2, description="The API plan's per-second cap (all plans: 30).")
+    rate_headroom: float = Field(0.03, ge=0, lt=1, description="Share of the plan left unused against jitter.")
+    rate_burst: int = Field(1, ge=1, description="Token bucket capacity: calls allowed back to back.")
+    request_timeout_seconds: float = Field(5.0, gt=0, description="Read timeout of every REST call.")
+    connect_timeout_seconds: float = Field(3.0, gt=0, description="Connect timeout of every REST call.")
+    max_attempts: int = Field(4, ge=1, description="Calls per symbol and round before giving up on it.")
+    backoff_base_seconds: float = Field(0.5, gt=0, description="First backoff step (doubles per attempt).")
+    backoff_max_seconds: float = Field(30.0, gt=0, description="Largest backoff step.")
+    max_rate_limit_wait_seconds: float = Field(65.0, gt=0, description="Cap on a wait for X-Ratelimit-Reset.")
+    republish_unchanged: bool = Field(False, description="Publish a quote again even when its t did not move.")
+    validate_quotes: bool = Field(True, description="Check each quote against quote.v1 before producing it.")
+    validate_trades: bool = Field(
+        False,
+        description="Also check each trade against trade.v1 (the trade encoder always applies trade.v1's rules to the "
+        "trade fields; this full check costs about as much again per trade).",
+    )
+
+    ws_max_symbols: int = Field(50, ge=1, description="Symbols one WebSocket may subscribe (free plan: 50).")
+    ws_idle_timeout_seconds: float = Field(30.0, gt=0, description="Reconnect when nothing (not even a ping) came.")
+    ws_open_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of the WebSocket handshake.")
+
+    metrics_host: str = Field("127.0.0.1", description="Address of /metrics and /healthz (0.0.0.0 in a pod).")
+    metrics_port: int = Field(8000, ge=0, le=65535, description="Port of /metrics and /healthz.")
+    health_stale_seconds: float = Field(120.0, gt=0, description="/healthz fails when the loop is stuck longer.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    _api_key: SecretStr | None = PrivateAttr(default=None)
+
+    _split = field_validator("symbols", mode="before")(_split_commas)
+
+    @field_validator("symbols")
+    @classmethod
+    def _valid_symbols(cls, symbols: list[str]) -> list[str]:
+        bad = [symbol for symbol in symbols if not SYMBOL_PATTERN.fullmatch(symbol)]
+        if bad:
+            raise ValueError(f"not ticker symbols (upper case, e.g. AAPL, BRK.B): {', '.join(bad)}")
+        if not symbols:
+            raise ValueError("at least one symbol is needed")
+        return list(dict.fromkeys(symbols))  # drop repeats, keep the order
+
+    # --- derived values --------------------------------------------------------------------------------------
+
+    @property
+    def api_key(self) -> SecretStr | None:
+        return self._api_key
+
+    @property
+    def rest_base_url(self) -> str:
+        return (self.api_url or FINNHUB_API_URL).rstrip("/")
+
+    @property
+    def trades_ws_url(self) -> str:
+        """Without a token (it is added at connect time and never logged)."""
+        if self.ws_url:
+            return self.ws_url
+        if self.api_url is None:
+            return FINNHUB_WS_URL
+        parts = urlsplit(self.api_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return urlunsplit((scheme, parts.netloc, "/", "", ""))
+
+    @property
+    def message_source(self) -> Literal["finnhub", "simulator"]:
+        if self.source is not None:
+            return self.source
+        host = urlsplit(self.rest_base_url).hostname or ""
+        return "finnhub" if host == "finnhub.io" or host.endswith(".finnhub.io") else "simulator"
+
+    @property
+    def topic(self) -> str:
+        return self.quotes_topic if self.mode == "quotes" else self.trades_topic
+
+
+def variable(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def _read_key_file(path: Path) -> SecretStr:
+    try:
+        text = path.read_text().strip()
+    except OSError as error:
+        raise ConfigError(f"{variable('finnhub_api_key_file')}: cannot read {path}: {error.strerror}") from None
+    if not text:
+        raise ConfigError(f"{variable('finnhub_api_key_file')}: {path} is empty")
+    return SecretStr(text)
+
+
+def _check(settings: ProducerSettings) -> None:
+    if settings.finnhub_api_key is not None and settings.finnhub_api_key_file is not None:
+        raise ConfigError(
+            f"{variable('finnhub_api_key')} and {variable('finnhub_api_key_file')} are both set; set only one"
+        )
+    key = settings.finnhub_api_key
+    if settings.finnhub_api_key_file is not None:
+        key = _read_key_file(settings.finnhub_api_key_file)
+    if key is not None and not key.get_secret_value().strip():
+        key = None
+    if key is None and settings.api_url is None:
+        raise ConfigError(
+            f"{variable('api_url')} is required when no Finnhub key is set "
+            f"({variable('finnhub_api_key')} or {variable('finnhub_api_key_file')}): point it at the simulator, "
+            "e.g. http://simulator:8080/api/v1"
+        )
+    if settings.mode == "trades" and len(settings.symbols) > settings.ws_max_symbols:
+        raise ConfigError(
+            f"{variable('symbols')}: {len(settings.symbols)} symbols, but one WebSocket may subscribe at most "
+            f"{settings.ws_max_symbols} ({variable('ws_max_symbols')}; Finnhub's free plan allows 50)"
+        )
+    settings._api_key = key
+
+
+def load_settings(flags: Mapping[str, Any] | None = None) -> ProducerSettings:
+    """Settings from PRODUCER_* variables overridden by `flags`; checked, and the key file read."""
+    overrides = {name: value for name, value in (flags or {}).items() if value is not None}
+    leaked = SECRET_FIELDS & overrides.keys()
+    if leaked:
+        raise ConfigError(f"{variable(next(iter(leaked)))}: the API key is read from the environment or a file only")
+    try:
+        settings = ProducerSettings(**overrides)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        field = str(problem["loc"][0]) if problem["loc"] else "settings"
+        raise ConfigError(f"{variable(field)}: {problem['msg']}") from None
+    _check(settings)
+    return settings

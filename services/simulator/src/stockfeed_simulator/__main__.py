@@ -1,0 +1,5 @@
+import sys
+
+from stockfeed_simulator.cli import main
+
+sys.exit(main())
