@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from stockfeed_loader.parsing import RejectedObjectError, check_line, convert, wrap_line
+from stockfeed_loader.parsing import ANY_CONTRACT, RejectedObjectError, check_line, convert, wrap_line
 
 pytestmark = pytest.mark.unit
 
@@ -95,3 +95,13 @@ def test_contract_violations_are_rejected_when_validating() -> None:
 
 def test_wrap_line_escapes_the_key_as_json() -> None:
     assert wrap_line(json.dumps('a"b'), "{}") == '{"object_key":"a\\"b","v":{}}\n'
+
+
+def test_any_contract_accepts_quotes_and_trades_but_not_unknown_versions() -> None:
+    trade = (
+        '{"schema_version":"trade.v1","s":"AAPL","p":189.5,"t":1700000000123,"v":100,"c":null,'
+        '"fetched_at":1700000000.2,"source":"simulator","feed":"demo"}'
+    )
+    check_line(trade, 1, ANY_CONTRACT)
+    with pytest.raises(RejectedObjectError, match=r"unknown schema_version 'trade\.v9'"):
+        check_line(trade.replace("trade.v1", "trade.v9"), 2, ANY_CONTRACT)

@@ -15,7 +15,6 @@ from typing import IO, Any
 
 from stockfeed_contracts import reason_invalid
 
-QUOTE_SCHEMA = "quote.v1"
 # fast, still a few times smaller than the text; the staged file is deleted after the batch
 STAGED_GZIP_LEVEL = 3
 
@@ -29,15 +28,22 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# expected_schema value for "whichever contract the record names": quotes and trades share the raw table,
+# and dbt splits them by schema_version.
+ANY_CONTRACT = "any"
+
+
 def check_line(text: str, line_no: int, expected_schema: str | None) -> None:
-    """Raise RejectedObjectError unless `text` is one JSON object (following `expected_schema`, when given)."""
+    """Raise RejectedObjectError unless `text` is one JSON object following `expected_schema` (a version such as
+    quote.v1, or ANY_CONTRACT for the record's own); None checks only that it is a JSON object."""
     try:
         record = json.loads(text, parse_constant=_reject_constant)
     except ValueError as error:
         raise RejectedObjectError(f"line {line_no}: bad JSON: {error}") from None
     if not isinstance(record, dict):
         raise RejectedObjectError(f"line {line_no}: a JSON {type(record).__name__}, not an object")
-    if expected_schema is not None and (reason := reason_invalid(record, expected_schema)) is not None:
+    pinned = None if expected_schema == ANY_CONTRACT else expected_schema
+    if expected_schema is not None and (reason := reason_invalid(record, pinned)) is not None:
         raise RejectedObjectError(f"line {line_no}: {reason}")
 
 

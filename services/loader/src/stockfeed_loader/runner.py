@@ -17,7 +17,7 @@ from stockfeed_loader.config import LoaderSettings
 from stockfeed_loader.fetch import prepare_batch
 from stockfeed_loader.keys import KeyRange, ListedObject, listing_start, plan_batches, select_new
 from stockfeed_loader.listing import list_objects
-from stockfeed_loader.parsing import QUOTE_SCHEMA
+from stockfeed_loader.parsing import ANY_CONTRACT
 from stockfeed_loader.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def _load_batch(
     summary.batches += 1
     directory = scratch / f"batch-{summary.batches:06d}"
     directory.mkdir()
-    expected_schema = QUOTE_SCHEMA if settings.validate_contract else None
+    expected_schema = ANY_CONTRACT if settings.validate_contract else None
     prepared = prepare_batch(s3, settings.bucket, objects, directory, expected_schema, settings.fetch_concurrency)
     batch = PreparedBatch(
         run_id=summary.run_id,
