@@ -27,7 +27,7 @@ step "lint: ruff, mypy"
 lint_failed=0
 ruff check . || lint_failed=1
 ruff format --check . || lint_failed=1
-mypy_targets=(contracts/src tools/devstack/src dags)
+mypy_targets=(contracts/src tools/devstack/src tools/demo dags)
 for dir in services/*/src operator/src; do [ -d "$dir" ] && mypy_targets+=("$dir"); done
 mypy "${mypy_targets[@]}" || lint_failed=1
 
