@@ -1,0 +1,1 @@
+"""dbt on DuckDB: full vs incremental build times (python -m bench.dbt)."""
