@@ -1,0 +1,1 @@
+"""The StockFeed operator: `kubectl apply` a StockFeed and its topic, producer and consumer appear."""

@@ -1,0 +1,3 @@
+from stockfeed_operator.cli import main
+
+raise SystemExit(main())

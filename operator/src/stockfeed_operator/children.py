@@ -1,0 +1,151 @@
+"""The objects a feed owns, built as plain dicts from its spec and the operator's settings (pure).
+
+Each builder returns the full desired object for server-side apply: fields left out are fields we do not
+manage. Owner references come from kopf.adopt (controller, blockOwnerDeletion), so the garbage collector
+removes every child when its StockFeed is deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any, cast
+
+import kopf
+
+from stockfeed_operator.envs import (
+    CONSUMER_METRICS_PORT,
+    PRODUCER_METRICS_PORT,
+    ComponentEnv,
+    consumer_env,
+    kafka_cluster,
+    producer_env,
+)
+from stockfeed_operator.feed import Feed, Workload
+from stockfeed_operator.naming import CONFIG_HASH_ANNOTATION, Role, child_labels, child_name, selector_labels
+from stockfeed_operator.settings import OperatorSettings
+
+STRIMZI_API_VERSION = "kafka.strimzi.io/v1"
+STRIMZI_CLUSTER_LABEL = "strimzi.io/cluster"
+NON_ROOT_UID = 10001  # matches the USER of the producer and consumer images
+
+
+def config_hash(env: ComponentEnv) -> str:
+    """Changes whenever the component's configuration does, so the pod template changes and the pods roll."""
+    canonical = json.dumps({"plain": env.plain, "secrets": env.secret_refs}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def desired_children(feed: Feed, settings: OperatorSettings) -> list[dict[str, Any]]:
+    """ConfigMap, KafkaTopic, producer and consumer Deployment, in the order they are applied."""
+    producer, consumer = producer_env(feed, settings), consumer_env(feed, settings)
+    return [
+        configmap(feed, {**producer.plain, **consumer.plain}),
+        kafka_topic(feed, settings),
+        deployment(feed, settings, Role.PRODUCER, producer),
+        deployment(feed, settings, Role.CONSUMER, consumer),
+    ]
+
+
+def configmap(feed: Feed, data: Mapping[str, str]) -> dict[str, Any]:
+    obj = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(feed, Role.CONFIG),
+        "data": dict(sorted(data.items())),
+    }
+    return _adopted(obj, feed)
+
+
+def kafka_topic(feed: Feed, settings: OperatorSettings) -> dict[str, Any]:
+    kafka = feed.spec.kafka
+    metadata = _metadata(feed, Role.TOPIC)
+    metadata["labels"][STRIMZI_CLUSTER_LABEL] = kafka_cluster(feed, settings)
+    obj = {
+        "apiVersion": STRIMZI_API_VERSION,
+        "kind": "KafkaTopic",
+        "metadata": metadata,
+        "spec": {"topicName": kafka.topic, "partitions": kafka.partitions, "replicas": kafka.replicas},
+    }
+    return _adopted(obj, feed)
+
+
+def deployment(feed: Feed, settings: OperatorSettings, role: Role, env: ComponentEnv) -> dict[str, Any]:
+    workload = feed.spec.producer if role is Role.PRODUCER else feed.spec.consumer
+    port = PRODUCER_METRICS_PORT if role is Role.PRODUCER else CONSUMER_METRICS_PORT
+    image = settings.producer_image if role is Role.PRODUCER else settings.consumer_image
+    pod_annotations = {
+        CONFIG_HASH_ANNOTATION: config_hash(env),
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(port),
+        "prometheus.io/path": "/metrics",
+    }
+    obj = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _metadata(feed, role),
+        "spec": {
+            "replicas": 0 if feed.spec.suspend else workload.replicas,
+            "revisionHistoryLimit": 3,
+            "selector": {"matchLabels": selector_labels(feed.name, role)},
+            # A second producer during a rollout would poll twice against one API plan and open a second
+            # WebSocket on one key; consumers share a group, so they can overlap.
+            "strategy": {"type": "Recreate"} if role is Role.PRODUCER else {"type": "RollingUpdate"},
+            "template": {
+                "metadata": {"labels": child_labels(feed.name, role), "annotations": pod_annotations},
+                "spec": _pod_spec(role, image, settings.image_pull_policy, env, port, workload, feed),
+            },
+        },
+    }
+    return _adopted(obj, feed)
+
+
+def _pod_spec(
+    role: Role, image: str, pull_policy: str, env: ComponentEnv, port: int, workload: Workload, feed: Feed
+) -> dict[str, Any]:
+    config_name = child_name(feed.name, Role.CONFIG)
+    variables = [
+        {"name": key, "valueFrom": {"configMapKeyRef": {"name": config_name, "key": key}}} for key in sorted(env.plain)
+    ]
+    probe = {"httpGet": {"path": "/healthz", "port": "metrics"}, "periodSeconds": 10, "timeoutSeconds": 3}
+    container: dict[str, Any] = {
+        "name": role.value,
+        "image": image,
+        "imagePullPolicy": pull_policy,
+        "env": variables + env.secret_refs,
+        "ports": [{"name": "metrics", "containerPort": port, "protocol": "TCP"}],
+        "readinessProbe": {**probe, "failureThreshold": 3},
+        "livenessProbe": {**probe, "initialDelaySeconds": 30, "failureThreshold": 6},
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir of its own
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    if workload.resources:
+        container["resources"] = {part: dict(amounts) for part, amounts in workload.resources.items()}
+    return {
+        "automountServiceAccountToken": False,  # neither talks to the Kubernetes API
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": 45,  # the consumer flushes open batches, the producer its Kafka queue
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": NON_ROOT_UID,
+            "runAsGroup": NON_ROOT_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],  # the root filesystem is read-only
+    }
+
+
+def _metadata(feed: Feed, role: Role) -> dict[str, Any]:
+    return {"name": child_name(feed.name, role), "namespace": feed.namespace, "labels": child_labels(feed.name, role)}
+
+
+def _adopted(obj: dict[str, Any], feed: Feed) -> dict[str, Any]:
+    # kopf.adopt accepts any body-like mapping; it also copies the feed's own labels onto the child's metadata.
+    kopf.adopt(obj, owner=cast(kopf.Body, feed.owner_body))
+    return obj

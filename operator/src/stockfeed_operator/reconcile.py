@@ -1,0 +1,196 @@
+"""One feed, made to match its spec: validate, apply every child, then publish the status.
+
+Called by kopf's create/resume/update handlers, by the periodic resync timer and when a child is deleted or
+edited by hand. Applying is idempotent (server-side apply), so calling it again is always safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from stockfeed_operator import conditions, observe
+from stockfeed_operator.children import desired_children
+from stockfeed_operator.conditions import Observed, Problem
+from stockfeed_operator.conflicts import TopicClaim, topic_conflict
+from stockfeed_operator.envs import UnresolvableError, kafka_cluster
+from stockfeed_operator.feed import InvalidSpecError, parse_feed
+from stockfeed_operator.kube import ApiError
+from stockfeed_operator.naming import COMPONENT_LABEL, Role, child_name
+from stockfeed_operator.state import ChildState, FeedKey, FeedMemory, OperatorState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    problem: Problem | None
+    retry: bool  # a temporary failure (API down, CRD missing, RBAC): try again soon
+
+
+def feed_key(body: Mapping[str, Any]) -> FeedKey:
+    metadata = body["metadata"]
+    return (str(metadata["namespace"]), str(metadata["name"]))
+
+
+def feed_memory(state: OperatorState, body: Mapping[str, Any]) -> FeedMemory:
+    return state.memory(feed_key(body), str(body["metadata"].get("uid") or ""))
+
+
+async def reconcile(state: OperatorState, body: Mapping[str, Any], claims: Iterable[TopicClaim]) -> Outcome:
+    memory = feed_memory(state, body)
+    async with memory.reconcile_lock:
+        outcome = await _apply_all(state, memory, body, claims)
+        memory.problem = outcome.problem
+        memory.observed_generation = int(body["metadata"].get("generation") or 0)
+    return outcome
+
+
+async def _apply_all(
+    state: OperatorState, memory: FeedMemory, body: Mapping[str, Any], claims: Iterable[TopicClaim]
+) -> Outcome:
+    try:
+        feed = parse_feed(body)
+        cluster = kafka_cluster(feed, state.settings)
+        conflict = topic_conflict(feed.name, feed.spec.kafka.topic, cluster, claims)
+        if conflict is not None:
+            return Outcome(conflict, retry=False)
+        children = desired_children(feed, state.settings)
+    except InvalidSpecError as error:
+        return Outcome(Problem(error.reason, error.message), retry=False)
+    except UnresolvableError as error:
+        return Outcome(Problem("OperatorSettingMissing", str(error)), retry=False)
+
+    # The ConfigMap first (the pods read it), then the topic and both Deployments side by side.
+    config, rest = children[0], children[1:]
+    outcomes = [await _apply_one(state, memory, config)]
+    outcomes += await asyncio.gather(*(_apply_one(state, memory, child) for child in rest))
+    return next((outcome for outcome in outcomes if outcome.problem is not None), Outcome(None, retry=False))
+
+
+async def _apply_one(state: OperatorState, memory: FeedMemory, child: Mapping[str, Any]) -> Outcome:
+    try:
+        answer = await state.kube.apply(child)
+    except ApiError as error:
+        failure = _classify(child, error)
+        metadata = child["metadata"]
+        log.warning(
+            "%s/%s: %s", metadata["namespace"], metadata["name"], failure.problem.message if failure.problem else error
+        )
+        return failure
+    if child["kind"] == "ConfigMap":
+        memory.applied_config_version = observe.resource_version(answer)
+    applied = _child_state(answer)
+    if applied is not None:
+        role, child_state = applied
+        memory.applied[role] = child_state
+    return Outcome(None, retry=False)
+
+
+def _classify(child: Mapping[str, Any], error: ApiError) -> Outcome:
+    what = f"{child['kind']} {child['metadata']['name']}"
+    if error.status in (400, 422):
+        return Outcome(Problem("ChildRejected", f"the API server refused {what}: {error.message}"), retry=False)
+    if error.status == 404 and child["kind"] == "KafkaTopic":
+        message = f"cannot create {what}: the KafkaTopic CRD (kafka.strimzi.io/v1) is not installed; install Strimzi"
+        return Outcome(Problem("KafkaTopicCRDMissing", message), retry=True)
+    if error.status == 403:
+        return Outcome(Problem("Forbidden", f"the operator may not write {what}: {error.message}"), retry=True)
+    return Outcome(Problem("ApplyFailed", f"applying {what} failed: {error}"), retry=True)
+
+
+def _child_state(obj: Mapping[str, Any]) -> tuple[Role, ChildState] | None:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    component = labels.get(COMPONENT_LABEL)
+    if obj.get("kind") == "Deployment" and component in (Role.PRODUCER.value, Role.CONSUMER.value):
+        return Role(component), observe.workload_state(obj)
+    if obj.get("kind") == "KafkaTopic":
+        return Role.TOPIC, observe.topic_state(obj)
+    return None
+
+
+def child_role_state(obj: Mapping[str, Any]) -> tuple[Role, ChildState] | None:
+    """The role and state of a child seen by a watch (same reading as an apply's answer)."""
+    return _child_state(obj)
+
+
+async def publish_status(
+    state: OperatorState,
+    body: Mapping[str, Any],
+    watched: Iterable[tuple[Role, ChildState]],
+    *,
+    now: datetime.datetime | None = None,
+) -> bool:
+    """Recompute the feed's conditions from its children and write them if they changed; True if written."""
+    key = feed_key(body)
+    memory = feed_memory(state, body)
+    async with memory.status_lock:
+        status = build_status(state, body, watched, now=now)
+        previous = memory.published if memory.published is not None else (body.get("status") or {})
+        if previous and conditions.same_status(previous, status):
+            return False
+        try:
+            await state.kube.patch_feed_status(key[0], key[1], status)
+        except ApiError as error:
+            if error.status == 404:  # the feed is gone; nothing to report on
+                state.forget(key)
+                return False
+            raise
+        memory.published = status
+        return True
+
+
+def build_status(
+    state: OperatorState,
+    body: Mapping[str, Any],
+    watched: Iterable[tuple[Role, ChildState]],
+    *,
+    now: datetime.datetime | None = None,
+) -> dict[str, Any]:
+    memory = feed_memory(state, body)
+    seen: dict[Role, ChildState] = dict(watched)
+
+    def workload(role: Role) -> observe.WorkloadState | None:
+        return observe.fresher(
+            _as(seen.get(role), observe.WorkloadState), _as(memory.applied.get(role), observe.WorkloadState)
+        )
+
+    topic = observe.fresher(
+        _as(seen.get(Role.TOPIC), observe.TopicState), _as(memory.applied.get(Role.TOPIC), observe.TopicState)
+    )
+    spec = body.get("spec") or {}
+    name = str(body["metadata"]["name"])
+    observed = Observed(
+        suspended=bool(spec.get("suspend", False)),
+        topic_name=child_name(name, Role.TOPIC),
+        topic=topic,
+        producer=workload(Role.PRODUCER),
+        consumer=workload(Role.CONSUMER),
+        problem=memory.problem,
+        require_topic_ready=state.settings.require_topic_ready,
+    )
+    previous = memory.published if memory.published is not None else (body.get("status") or {})
+    generation = memory.observed_generation
+    if generation is None:
+        generation = int((body.get("status") or {}).get("observedGeneration") or 0)
+    stamp = (now or datetime.datetime.now(datetime.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "observedGeneration": generation,
+        "conditions": conditions.render(
+            conditions.conditions(observed),
+            previous.get("conditions") or [],
+            observed_generation=generation,
+            now=stamp,
+        ),
+    }
+
+
+T = TypeVar("T")
+
+
+def _as(value: object, kind: type[T]) -> T | None:
+    return value if isinstance(value, kind) else None
