@@ -21,7 +21,7 @@ unit: bootstrap  ## unit tests only (no servers)
 	.venv/bin/pytest -m unit contracts/tests tools/devstack/tests $(wildcard services/*/tests) $(wildcard operator/tests)
 
 devstack-up:  ## start Kafka, MinIO and PostgreSQL on 127.0.0.1 (builds/downloads once into ~/.cache/stockfeed)
-	tools/bootstrap.sh >/dev/null
+	tools/bootstrap.sh --system
 	$(DEVSTACK) up kafka minio postgres
 
 devstack-down:  ## stop every server the stack started

@@ -25,6 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v go >/dev/null || { echo "bootstrap: missing prerequisite: go (Go 1.24+ builds MinIO and Kubernetes)" >&2; exit 2; }
 command -v "$PYTHON" >/dev/null || { echo "bootstrap: missing prerequisite: $PYTHON" >&2; exit 2; }
+[ "${1:-}" = "--system" ] && exit 0  # the local stack needs only these; it runs on the standard library
 
 if ! command -v uv >/dev/null || [ "$(uv --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
   "$PYTHON" -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"
