@@ -1,0 +1,110 @@
+"""The DAG in local mode, run by Airflow itself (`airflow dags test`) against the local stack: bronze objects in
+MinIO (written with the consumer's own naming and encoding) -> the real loader -> DuckDB -> the real dbt build ->
+the freshness check. A second run loads nothing new and leaves the tables as they were."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from stockfeed_consumer.encoding import encode_object
+from stockfeed_consumer.keys import object_key
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+REPO = Path(__file__).resolve().parents[2]
+AIRFLOW = REPO / ".venv-airflow" / "bin" / "airflow"
+SYMBOLS = ["AAPL", "MSFT", "NVDA"]
+TOPIC = "stock-quotes"
+
+
+def quotes(now: int) -> list[dict[str, Any]]:
+    """Two minutes of quotes for three symbols, each polled twice (the duplicates silver must remove)."""
+    rows = []
+    for offset in range(0, 120, 10):
+        for number, symbol in enumerate(SYMBOLS):
+            price = 100.0 + number * 50 + offset / 100
+            quote = {
+                "schema_version": "quote.v1", "symbol": symbol, "c": price, "d": 1.0, "dp": 1.0, "h": price + 1,
+                "l": price - 1, "o": price - 0.5, "pc": price - 1.0, "t": now - 120 + offset,
+                "fetched_at": now - 120 + offset + 0.5, "source": "simulator", "feed": "test",
+            }  # fmt: skip
+            rows += [quote, quote]
+    return rows
+
+
+def write_bronze(s3: Any, bucket: str, rows: list[dict[str, Any]]) -> int:
+    """Objects of 12 records each, as the consumer names them: (topic, partition 0, first offset)."""
+    objects = 0
+    for first in range(0, len(rows), 12):
+        batch = [json.dumps(row).encode() for row in rows[first : first + 12]]
+        key = object_key("bronze", TOPIC, 0, first, int(rows[first]["fetched_at"] * 1000))
+        s3.put_object(Bucket=bucket, Key=key, Body=encode_object(batch, 6))
+        objects += 1
+    return objects
+
+
+def airflow_env(tmp_path: Path, stack_env: dict[str, str], bucket: str, warehouse: Path) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "LOADER_", "DBT_"))},
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
+        "PIPELINE_EXECUTION_MODE": "local",
+        "PIPELINE_LOADER_COMMAND": str(REPO / ".venv" / "bin" / "stockfeed-load"),
+        "PIPELINE_DBT_COMMAND": str(REPO / ".venv-dbt" / "bin" / "dbt"),
+        "LOADER_BUCKET": bucket,
+        "LOADER_S3_ENDPOINT_URL": stack_env["DEVSTACK_S3_ENDPOINT"],
+        "LOADER_S3_ACCESS_KEY_ID": stack_env["DEVSTACK_S3_ACCESS_KEY"],
+        "LOADER_S3_SECRET_ACCESS_KEY": stack_env["DEVSTACK_S3_SECRET_KEY"],
+        "LOADER_DUCKDB_PATH": str(warehouse),
+        "DBT_DUCKDB_PATH": str(warehouse),
+        "DBT_TARGET_PATH": str(tmp_path / "dbt-target"),
+        "DBT_LOG_PATH": str(tmp_path / "dbt-logs"),
+    }
+
+
+def run_dag(env: dict[str, str], logical_date: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(AIRFLOW), "dags", "test", "minio_to_snowflake_stream", logical_date],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+
+def counts(warehouse: Path) -> dict[str, int]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return {
+            table: conn.execute(f"select count(*) from common.{table}").fetchone()[0]  # type: ignore[index]
+            for table in ("bronze_stock_quotes_raw", "bronze_load_ledger", "silver_clean_stock_quotes", "gold_kpi")
+        }
+
+
+def test_dag_loads_builds_and_a_second_run_loads_nothing(
+    tmp_path: Path, stack_env: dict[str, str], s3: Any, s3_bucket: str
+) -> None:
+    rows = quotes(int(time.time()))
+    objects = write_bronze(s3, s3_bucket, rows)
+    warehouse = tmp_path / "stocks_mds.duckdb"
+    env = airflow_env(tmp_path, stack_env, s3_bucket, warehouse)
+    migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
+    assert migrate.returncode == 0, migrate.stderr[-2000:]
+
+    first = run_dag(env, "2026-11-27T10:00:00+00:00")
+    assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
+    after_first = counts(warehouse)
+    assert after_first["bronze_stock_quotes_raw"] == len(rows), "every bronze record in raw, duplicates included"
+    assert after_first["bronze_load_ledger"] == objects
+    assert after_first["silver_clean_stock_quotes"] == len(rows) // 2, "one silver row per (symbol, t)"
+    assert after_first["gold_kpi"] == len(SYMBOLS)
+
+    second = run_dag(env, "2026-11-27T10:01:00+00:00")
+    assert second.returncode == 0, (second.stdout + second.stderr)[-4000:]
+    assert counts(warehouse) == after_first, "nothing new in the bucket: nothing new in any table"
