@@ -19,13 +19,16 @@ def test_deploy_manifests_pass_server_side_validation(
     kubectl: Tool, apiextensions_v1: client.ApiextensionsV1Api
 ) -> None:
     install_crds(kubectl, apiextensions_v1)
+    # A server-side dry run creates nothing, so the namespace operator.yaml declares must exist already.
+    kubectl.run(["create", "namespace", OPERATOR_NAMESPACE], check=False)
     kubectl.run(["apply", "--server-side", "-f", str(DEPLOYMENT), "--dry-run=server"])
     kubectl.run(["apply", "--server-side", "-f", str(RBAC), "--dry-run=server"])
 
 
 def test_operator_deployment_becomes_ready(kubectl: Tool, apps_v1: client.AppsV1Api) -> None:
-    kubectl.run(["apply", "-f", str(RBAC)])
+    # The order `kubectl apply -f operator/deploy/` uses (by file name): operator.yaml brings the namespace.
     kubectl.run(["apply", "-f", str(DEPLOYMENT)])
+    kubectl.run(["apply", "-f", str(RBAC)])
     try:
 
         def ready() -> bool:
