@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 import pytest
 
-from stockfeed_consumer.validation import as_ndjson_line, reasons_invalid
+from stockfeed_consumer.validation import Unparsable, as_ndjson_line, parse_one, reasons_invalid
+from stockfeed_contracts import reason_invalid
 
 pytestmark = pytest.mark.unit
 
@@ -83,3 +85,55 @@ def test_pretty_printed_json_becomes_one_line() -> None:
 def test_compact_values_are_kept_byte_for_byte() -> None:
     value = raw(quote())
     assert as_ndjson_line(value) is value
+
+
+def judged_in_full(value: bytes | None) -> str | None:
+    """The verdict without the contracts' fast path: parse with orjson, then the compiled JSON Schema."""
+    document = parse_one(value)
+    return document.reason if isinstance(document, Unparsable) else reason_invalid(document)
+
+
+def byte_mutants(value: bytes, count: int, seed: int) -> list[bytes]:
+    """Bytes replaced, inserted or deleted at random places, with bytes JSON and UTF-8 find interesting."""
+    interesting = b'{}[]",:.-+eE0129\\u \n\x00\x7f\xc3\xa9\xed\xa0\x80\xff'
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        data = bytearray(value)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(data))
+            byte = interesting[rng.randrange(len(interesting))]
+            action = rng.randrange(3)
+            if action == 0:
+                data[at] = byte
+            elif action == 1:
+                data.insert(at, byte)
+            elif len(data) > 1:
+                del data[at]
+        out.append(bytes(data))
+    return out
+
+
+TRICKY = [
+    b"\xef\xbb\xbf" + raw(quote()),  # a byte order mark
+    raw(quote()).replace(b'"demo"', b'"d\\ud800"'),  # a lone surrogate
+    raw(quote()).replace(b'"demo"', b'"d\\u0000"'),
+    raw(quote()).replace(b"190.5", b"1e999"),  # overflows to infinity
+    raw(quote()).replace(b"190.5", b"1" + b"0" * 30),
+    raw(quote()).replace(b"190.5", b"1e-400"),  # underflows to zero: not > 0
+    raw(quote()).replace(b'"AAPL"', b'"AAPL\\n"'),
+    raw(quote()).replace(b'"t": ', b'"t": 5, "t": '),  # a duplicate key
+    raw(quote()).replace(b'"t": ', b'"schema_version": "trade.v1", "t": '),
+    raw(quote()) + b" x",
+]
+
+
+def test_the_fast_path_never_changes_a_verdict_or_a_reason() -> None:
+    """Every record judged with the fast path gets exactly the verdict and reason of the full check."""
+    trade = {"schema_version": "trade.v1", "s": "AAPL", "p": 1.5, "t": 1_795_770_000_123, "v": 3, "c": ["1"],
+             "fetched_at": 1_795_770_000.5, "source": "finnhub", "feed": "demo"}  # fmt: skip
+    compact = json.dumps(quote(), separators=(",", ":")).encode()
+    values = [*TRICKY, *byte_mutants(compact, 3000, seed=1), *byte_mutants(raw(trade), 1000, seed=2)]
+    full = [judged_in_full(value) for value in values]
+    assert reasons_invalid(values) == full
+    assert 50 < full.count(None) < len(values) - 50  # both verdicts occur: the comparison means something

@@ -3,6 +3,10 @@
 The contract itself is `stockfeed_contracts.reason_invalid`; this module only parses, with orjson: about
 2.5x faster than the standard library here, and stricter in ways the warehouses downstream need (no NaN or
 Infinity, no numbers that overflow to infinity, no lone surrogates, UTF-8 only).
+
+Most records are fine, so each first goes through the contracts' fast path (one msgspec decode, about a
+quarter of the cost of parsing and checking); only what it does not accept is parsed and judged in full, which
+gives the verdict and the reason. The fast path is never laxer than that (tests/test_validation.py).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import NamedTuple
 import orjson
 
 from stockfeed_contracts import reason_invalid
+from stockfeed_contracts.fast import accepts_json
 
 
 class Unparsable(NamedTuple):
@@ -38,6 +43,9 @@ def reasons_invalid(values: Sequence[bytes | None], expected_schema: str | None 
     """Per value: None if it is valid JSON following its contract, else a one-line reason."""
     reasons: list[str | None] = []
     for value in values:
+        if value is not None and accepts_json(value, expected_schema):
+            reasons.append(None)
+            continue
         document = parse_one(value)
         if isinstance(document, Unparsable):
             reasons.append(document.reason)

@@ -1,0 +1,125 @@
+"""A fast path for the common case: raw JSON bytes that follow their contract, proven in one C-level decode.
+
+msgspec Struct types are generated from the same schema files as the full validator (`validate.py`). They
+forbid unknown fields and translate only the keywords in TRANSLATED; a schema that uses any other keyword fails
+here at import, so a schema change cannot quietly make this path laxer than the contract. `accepts_json`
+returning True means the bytes are one JSON object that follows its contract. False proves nothing: the caller
+asks the full validator, which gives the verdict and the reason (so reasons never depend on this module).
+
+About 4x cheaper per record than parsing to a dict and running the compiled JSON Schema; the bronze writer
+validates every record it receives. Needs the `fast` extra (msgspec).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Literal, Union
+
+import msgspec
+
+from stockfeed_contracts.validate import SCHEMA_VERSIONS, ContractError, load_schema
+
+TAG_FIELD = "schema_version"
+# keywords with no effect on validity, and the ones translated below; anything else refuses to build
+ANNOTATIONS = frozenset({"$schema", "$id", "title", "description"})
+TRANSLATED = frozenset({
+    "type", "const", "enum", "pattern", "minLength", "maxLength", "minimum", "exclusiveMinimum",
+    "maximum", "exclusiveMaximum", "items",
+})  # fmt: skip
+OBJECT_KEYWORDS = frozenset({"type", "required", "properties", "additionalProperties"})
+NUMERIC_BOUNDS = {"minimum": "ge", "exclusiveMinimum": "gt", "maximum": "le", "exclusiveMaximum": "lt"}
+STRING_BOUNDS = {"minLength": "min_length", "maxLength": "max_length"}
+
+
+def anchored_pattern(pattern: str) -> str:
+    """JSON Schema's `$` as the full validator reads it: end of string (`\\Z`), not "before a final newline"."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + "\\Z"
+    return pattern
+
+
+def _unknown(keywords: set[str], where: str) -> None:
+    if keywords:
+        raise ContractError(f"{where}: the fast path does not translate {sorted(keywords)}; extend fast.py first")
+
+
+def _typed(json_type: str, schema: dict[str, Any], where: str) -> Any:
+    """The msgspec type of one JSON type of a property, with the property's constraints that apply to it."""
+    if json_type == "null":
+        return None
+    if json_type in ("number", "integer"):
+        bounds = {NUMERIC_BOUNDS[k]: v for k, v in schema.items() if k in NUMERIC_BOUNDS}
+        base: Any = float if json_type == "number" else int  # msgspec's float accepts JSON integers too
+        return Annotated[base, msgspec.Meta(**bounds)] if bounds else base
+    if json_type == "string":
+        meta = {STRING_BOUNDS[k]: v for k, v in schema.items() if k in STRING_BOUNDS}
+        if "pattern" in schema:
+            meta["pattern"] = anchored_pattern(schema["pattern"])
+        return Annotated[str, msgspec.Meta(**meta)] if meta else str
+    if json_type == "array":
+        return list[property_type(schema.get("items", {}), f"{where}.items")]  # type: ignore[misc]
+    raise ContractError(f"{where}: the fast path does not translate type {json_type!r}")
+
+
+def property_type(schema: dict[str, Any], where: str) -> Any:
+    """The msgspec type accepting exactly (or fewer than) the values `schema` accepts."""
+    _unknown(set(schema) - TRANSLATED - ANNOTATIONS, where)
+    if "const" in schema or "enum" in schema:
+        values = [schema["const"]] if "const" in schema else list(schema["enum"])
+        if not all(isinstance(value, str) for value in values):
+            raise ContractError(f"{where}: the fast path translates string constants only")
+        return Literal[tuple(values)]
+    types = schema.get("type")
+    if types is None:
+        raise ContractError(f"{where}: no type; the fast path does not accept any value")
+    members = [_typed(t, schema, where) for t in ([types] if isinstance(types, str) else types)]
+    return members[0] if len(members) == 1 else Union[tuple(members)]  # noqa: UP007 (built at run time)
+
+
+def struct_for(version: str) -> type[msgspec.Struct]:
+    """A Struct type for one contract: tagged by schema_version, unknown fields refused."""
+    schema = load_schema(version)
+    _unknown(set(schema) - OBJECT_KEYWORDS - ANNOTATIONS, version)
+    if schema.get("type") != "object" or TAG_FIELD not in schema.get("required", []):
+        raise ContractError(f"{version}: the fast path needs an object schema that requires {TAG_FIELD}")
+    if schema.get("additionalProperties", True) is not True:
+        raise ContractError(f"{version}: the fast path translates additionalProperties: true only")
+    required = set(schema["required"])
+    properties: dict[str, Any] = schema["properties"]
+    if not required <= set(properties):
+        raise ContractError(f"{version}: required {sorted(required - set(properties))} not in properties")
+    fields: list[Any] = []
+    for name, prop in properties.items():
+        if name == TAG_FIELD:
+            if prop.get("const") != version:
+                raise ContractError(f"{version}: {TAG_FIELD} must be the constant {version!r}")
+            continue
+        kind = property_type(prop, f"{version}.{name}")
+        if name in required:
+            fields.append((name, kind))
+        else:  # absent is fine; present must match (UNSET, unlike None, is not a JSON value)
+            fields.append((name, Union[kind, msgspec.UnsetType], msgspec.UNSET))  # noqa: UP007
+    struct: type[msgspec.Struct] = msgspec.defstruct(
+        version.replace(".", "_"), fields, tag_field=TAG_FIELD, tag=version, forbid_unknown_fields=True, kw_only=True
+    )
+    return struct
+
+
+@cache
+def _decoder() -> tuple[msgspec.json.Decoder[Any], dict[type, str]]:
+    structs = {struct_for(version): version for version in SCHEMA_VERSIONS}
+    return msgspec.json.Decoder(Union[tuple(structs)]), structs  # noqa: UP007
+
+
+def accepts_json(raw: bytes, expected: str | None = None) -> bool:
+    """True if `raw` is one JSON object that follows its contract (and is `expected`, if given).
+
+    False means "not shown here", not "invalid": unknown fields, integral floats where integers are due,
+    anything unusual is left to `reason_invalid`.
+    """
+    decoder, versions = _decoder()
+    try:
+        document = decoder.decode(raw)
+    except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bytes that are not UTF-8
+        return False
+    return expected is None or versions[type(document)] == expected
