@@ -33,7 +33,9 @@ fi
 
 [ -x .venv/bin/python ] || uv venv -q --python "$PYTHON" .venv
 export VIRTUAL_ENV="$PWD/.venv"
-uv pip sync -q requirements/dev.txt
+# --compile-bytecode: as pip does in the images. The environment may set PYTHONDONTWRITEBYTECODE, and then every
+# process start would compile its imports again (dbt's CLI took 8 s to start instead of 4 here).
+uv pip sync -q --compile-bytecode requirements/dev.txt
 components=(contracts tools/devstack)
 for dir in services/* operator; do
   [ -f "$dir/pyproject.toml" ] && components+=("$dir")
@@ -47,7 +49,7 @@ echo "bootstrap: .venv ready (${#components[@]} components)"
 # made once the project has a dbt project / DAGs that need it.
 own_env() {  # own_env NAME LOCK
   [ -x "$1/bin/python" ] || uv venv -q --python "$PYTHON" "$1"
-  VIRTUAL_ENV="$PWD/$1" uv pip sync -q "$2"
+  VIRTUAL_ENV="$PWD/$1" uv pip sync -q --compile-bytecode "$2"
   echo "bootstrap: $1 ready"
 }
 [ -f dbt/dbt_project.yml ] && own_env .venv-dbt requirements/dbt.txt

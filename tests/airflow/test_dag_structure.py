@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
+import jinja2
 import pytest
+import yaml
 
-from tests.airflow.dag_inspection import DAGS, inspect_dags
+from tests.airflow.dag_inspection import DAGS, REPO, inspect_dags
 
 pytestmark = pytest.mark.unit
 
@@ -58,9 +61,44 @@ def test_kubernetes_mode_uses_pods_and_local_mode_subprocesses(local: dict, kube
     assert {t["operator"] for t in local_tasks.values()} == {"PythonOperator"}
     assert local_tasks["load_bronze_objects"]["argv"] == ["/opt/x/stockfeed-load"]
     build = local_tasks["dbt_build"]["argv"]
-    assert build[:4] == ["dbt", "build", "--exclude", "tag:freshness"]
+    assert build[:3] == ["dbt", "build", "--selector"]
     assert "--project-dir" in build
     assert "--profiles-dir" in build
+
+
+def render_selector(template: str, previous_success_end: datetime | None, interval_start: datetime) -> str:
+    context = {"prev_data_interval_end_success": previous_success_end, "data_interval_start": interval_start}
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 (a command, not HTML)
+    return env.from_string(template).render(context)
+
+
+@pytest.mark.parametrize(
+    ("previous_success_end", "interval_start", "selector"),
+    [
+        (datetime(2026, 5, 4, 14, 6, tzinfo=UTC), datetime(2026, 5, 4, 14, 6, tzinfo=UTC), "minute_job"),
+        (None, datetime(2026, 5, 4, 14, 6, tzinfo=UTC), "full_build"),  # the first run
+        (
+            datetime(2026, 5, 4, 14, 4, tzinfo=UTC),
+            datetime(2026, 5, 4, 14, 6, tzinfo=UTC),
+            "full_build",
+        ),  # after a failure
+        (
+            datetime(2026, 5, 4, 14, 0, tzinfo=UTC),
+            datetime(2026, 5, 4, 14, 0, tzinfo=UTC),
+            "full_build",
+        ),  # top of the hour
+    ],
+)
+def test_reference_data_is_rebuilt_hourly_and_after_any_unsuccessful_run(
+    local: dict, previous_success_end: datetime | None, interval_start: datetime, selector: str
+) -> None:
+    template = local["dags"][DAG_ID]["tasks"]["dbt_build"]["argv"][3]
+    assert render_selector(template, previous_success_end, interval_start) == selector
+
+
+def test_both_selectors_exist_in_the_dbt_project() -> None:
+    names = {entry["name"] for entry in yaml.safe_load((REPO / "dbt" / "selectors.yml").read_text())["selectors"]}
+    assert {"minute_job", "full_build"} <= names
 
 
 def test_a_bad_mode_is_an_import_error_naming_the_variable(tmp_path: Path) -> None:

@@ -33,9 +33,9 @@ DBT = ROOT / ".venv-dbt" / "bin" / "dbt"
 MAKE_FIXTURE = PROJECT / "scripts" / "make_fixture.py"
 DBT_TIMEOUT = 900
 SYMBOLS = "AAPL,MSFT,GOOGL,AMZN,NVDA,ZZTOP"  # ZZTOP: not in the reference list, so dim_symbol must add it
-# First builds run everything (unit tests included); second builds run what the minute job runs (the DAG also
-# leaves out its freshness alarm, tag:freshness).
-PRODUCTION_BUILD = ["build", "--exclude-resource-type", "unit_test", "--exclude", "tag:freshness"]
+# First builds run everything (unit tests included); second builds run what the minute DAG runs between its
+# hourly full builds (dbt/selectors.yml: no reference data, unit tests or freshness alarm).
+PRODUCTION_BUILD = ["build", "--selector", "minute_job"]
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +152,28 @@ def test_duckdb_build_is_green_deduplicates_and_runs_incrementally(dbt_cli: Path
 
     freshness = run_dbt(dbt_cli, ["source", "freshness"], tmp_path, env)
     assert "PASS freshness of raw.bronze_stock_quotes_raw" in freshness
+
+    # What replaced per-column tests: NOT NULL constraints the database enforces, and multi-column range tests
+    # that fail on one bad value.
+    with duckdb.connect(str(warehouse)) as conn:
+        with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
+            conn.execute(
+                "insert into COMMON.silver_clean_stock_quotes (symbol, t, market_timestamp, current_price, loaded_at) "
+                "values (null, 1, now(), 1.0, now())"
+            )
+        conn.execute("update COMMON.gold_latest_kpis set sma_20 = -1 where symbol = 'AAPL'")
+    range_tests = [str(dbt_cli), "test", "--select", "gold_latest_kpis,test_name:columns_in_range"]
+    range_tests += [
+        "--project-dir",
+        str(PROJECT),
+        "--profiles-dir",
+        str(PROJECT),
+        "--target-path",
+        str(tmp_path / "target"),
+    ]
+    failed = subprocess.run(range_tests, env=env, capture_output=True, text=True, timeout=DBT_TIMEOUT, check=False)
+    assert failed.returncode == 1, failed.stdout[-3000:]
+    assert "FAIL 1 columns_in_range_gold_latest_kpis_current_price__sma_5__sma_20" in failed.stdout
 
 
 # --- fakesnow: the Snowflake stand-in ----------------------------------------------------------------------------

@@ -37,7 +37,7 @@ def rendered_pods(namespace: str, kubeconfig_path: Path, tmp_path: Path) -> dict
 def test_pods_have_the_intended_image_command_and_resources(rendered_pods: dict[str, dict], namespace: str) -> None:
     expected = {
         "load_bronze_objects": (IMAGES["loader"], ["stockfeed-load"], []),
-        "dbt_build": (IMAGES["dbt"], ["dbt"], ["build", "--exclude", "tag:freshness", "--target", "duckdb"]),
+        "dbt_build": (IMAGES["dbt"], ["dbt"], ["build", "--selector"]),
         "check_gold_freshness": (IMAGES["dbt"], ["dbt"], ["test", "--select", "tag:freshness"]),
     }
     for task_id, (image, command, args_prefix) in expected.items():
@@ -47,6 +47,10 @@ def test_pods_have_the_intended_image_command_and_resources(rendered_pods: dict[
         assert container["image"] == image
         assert container["command"] == command
         assert container.get("args", [])[: len(args_prefix)] == args_prefix
+        if task_id == "dbt_build":  # the selector is a template Airflow renders per run (steps.BUILD_SELECTOR)
+            assert "minute_job" in container["args"][2]
+            assert "full_build" in container["args"][2]
+            assert container["args"][3:] == ["--target", "duckdb"]
         resources = container["resources"]
         assert set(resources["requests"]) == {"cpu", "memory"}
         assert "memory" in resources["limits"]
