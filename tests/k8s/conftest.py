@@ -9,15 +9,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kopf.testing import KopfRunner
 from kubernetes import client, config
 
 from devstack import envfile
 from devstack.settings import Settings
 from tests.k8s.kube import Tool
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-STRIMZI_CRDS = REPO_ROOT.parent / "shared" / "crds" / "strimzi-1.2.0"
+from tests.k8s.operator_kit import (
+    delete_feeds_and_wait,
+    install_crds,
+    running_operator,
+    service_account_kubeconfig,
+)
 
 
 @pytest.fixture(scope="session")
@@ -108,3 +111,31 @@ def kubectl(cluster_env: dict[str, str], kubeconfig_path: Path, tmp_path_factory
 def helm(cluster_env: dict[str, str], kubeconfig_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Tool:
     home = tmp_path_factory.mktemp("helm-home")
     return Tool(Path(cluster_env["DEVSTACK_HELM"]), kubeconfig_path, _tool_env(home))
+
+
+@pytest.fixture(scope="module")
+def operator(
+    request: pytest.FixtureRequest,
+    kubectl: Tool,
+    apiextensions_v1: client.ApiextensionsV1Api,
+    core_v1: client.CoreV1Api,
+    kubeconfig_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[KopfRunner]:
+    """The operator, cluster-wide, as the ServiceAccount of operator/deploy/rbac.yaml, with the requesting test
+    module's OPERATOR_SETTINGS (modules differ in what they switch on)."""
+    settings = getattr(request.module, "OPERATOR_SETTINGS", None)
+    assert isinstance(settings, dict), f"{request.module.__name__} must define OPERATOR_SETTINGS to use `operator`"
+    install_crds(kubectl, apiextensions_v1)
+    kubeconfig = service_account_kubeconfig(
+        kubectl, core_v1, kubeconfig_path, tmp_path_factory.mktemp("operator") / "kubeconfig"
+    )
+    with running_operator(kubeconfig, settings) as runner:
+        yield runner
+
+
+@pytest.fixture
+def ns(namespace: str, custom_objects: client.CustomObjectsApi, operator: KopfRunner) -> Iterator[str]:
+    """A fresh namespace whose feeds are deleted while the operator still runs (kopf removes its finalizer)."""
+    yield namespace
+    delete_feeds_and_wait(custom_objects, namespace)

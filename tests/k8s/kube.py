@@ -11,6 +11,10 @@ from typing import TypeVar
 
 import pytest
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+STRIMZI_CRDS = REPO_ROOT.parent / "shared" / "crds" / "strimzi-1.2.0"
+
 T = TypeVar("T")
 
 

@@ -21,8 +21,7 @@ import yaml
 from kopf.testing import KopfRunner
 from kubernetes import client
 
-from tests.k8s.conftest import REPO_ROOT, STRIMZI_CRDS
-from tests.k8s.kube import Tool, wait_for
+from tests.k8s.kube import REPO_ROOT, STRIMZI_CRDS, Tool, wait_for
 
 OPERATOR_DIR = REPO_ROOT / "operator"
 STOCKFEED_CRD = OPERATOR_DIR / "crds" / "stockfeed.yaml"

@@ -15,8 +15,7 @@ from kubernetes import client
 from devstack.k8s.flags import SERVICE_ACCOUNT_ISSUER
 from devstack.k8s.kwok_config import NODE_NAME
 from devstack.k8s.versions import KUBERNETES_VERSION, major_minor
-from tests.k8s.conftest import FIXTURES, STRIMZI_CRDS
-from tests.k8s.kube import Tool, wait_for
+from tests.k8s.kube import FIXTURES, STRIMZI_CRDS, Tool, wait_for
 
 pytestmark = [pytest.mark.k8s, pytest.mark.timeout(180)]
 

@@ -7,8 +7,7 @@ there is no Strimzi topic operator here (test_operator_topic_ready.py covers the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,15 +23,11 @@ from tests.k8s.operator_kit import (
     condition,
     container_env,
     create_feed,
-    delete_feeds_and_wait,
     eventually_absent,
-    install_crds,
     patch_feed_spec,
     read_configmap,
     read_deployment,
     read_topic,
-    running_operator,
-    service_account_kubeconfig,
     wait_condition,
 )
 
@@ -41,27 +36,8 @@ pytestmark = [pytest.mark.k8s, pytest.mark.timeout(180)]
 HASH = "stockfeed.dev/config-hash"
 
 
-@pytest.fixture(scope="module")
-def operator(
-    kubectl: Tool,
-    apiextensions_v1: client.ApiextensionsV1Api,
-    core_v1: client.CoreV1Api,
-    kubeconfig_path: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[KopfRunner]:
-    install_crds(kubectl, apiextensions_v1)
-    kubeconfig = service_account_kubeconfig(
-        kubectl, core_v1, kubeconfig_path, tmp_path_factory.mktemp("operator") / "kubeconfig"
-    )
-    with running_operator(kubeconfig, {"OPERATOR_REQUIRE_TOPIC_READY": "false"}) as runner:
-        yield runner
-
-
-@pytest.fixture
-def ns(namespace: str, custom_objects: client.CustomObjectsApi, operator: KopfRunner) -> Iterator[str]:
-    """A fresh namespace whose feeds are deleted while the operator still runs (kopf removes its finalizer)."""
-    yield namespace
-    delete_feeds_and_wait(custom_objects, namespace)
+# the `operator` and `ns` fixtures (tests/k8s/conftest.py) run the operator with these
+OPERATOR_SETTINGS = {"OPERATOR_REQUIRE_TOPIC_READY": "false"}
 
 
 def owner_of(obj: dict[str, Any]) -> tuple[str, str, str, bool]:

@@ -6,50 +6,24 @@ topic operator would (kafka.strimzi.io/v1 status: conditions + observedGeneratio
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from kopf.testing import KopfRunner
 from kubernetes import client
 
-from tests.k8s.kube import Tool
 from tests.k8s.operator_kit import (
     TOPICS,
     condition,
     create_feed,
-    delete_feeds_and_wait,
-    install_crds,
     read_topic,
-    running_operator,
-    service_account_kubeconfig,
     wait_condition,
 )
 
 pytestmark = [pytest.mark.k8s, pytest.mark.timeout(180)]
 
 
-@pytest.fixture(scope="module")
-def operator(
-    kubectl: Tool,
-    apiextensions_v1: client.ApiextensionsV1Api,
-    core_v1: client.CoreV1Api,
-    kubeconfig_path: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[KopfRunner]:
-    install_crds(kubectl, apiextensions_v1)
-    kubeconfig = service_account_kubeconfig(
-        kubectl, core_v1, kubeconfig_path, tmp_path_factory.mktemp("operator") / "kubeconfig"
-    )
-    with running_operator(kubeconfig, {"OPERATOR_REQUIRE_TOPIC_READY": "true"}) as runner:
-        yield runner
-
-
-@pytest.fixture
-def ns(namespace: str, custom_objects: client.CustomObjectsApi, operator: KopfRunner) -> Iterator[str]:
-    yield namespace
-    delete_feeds_and_wait(custom_objects, namespace)
+# the `operator` and `ns` fixtures (tests/k8s/conftest.py) run the operator with these
+OPERATOR_SETTINGS = {"OPERATOR_REQUIRE_TOPIC_READY": "true"}
 
 
 def set_topic_status(custom: client.CustomObjectsApi, namespace: str, name: str, ready: dict[str, Any]) -> None:

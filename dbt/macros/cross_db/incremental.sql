@@ -19,3 +19,20 @@
     from {{ this }}
   )
 {%- endmacro %}
+
+{#-
+  Rows of `batch` whose natural key is not stored in the target yet: silver keeps the first sighting, so the
+  merge only ever inserts. `since_column` bounds the probe to stored rows no older than the batch (the key
+  includes the time, so older rows cannot match), which keeps it from scanning all history.
+-#}
+{% macro not_stored_yet(key_columns, since_column, batch='batch', batch_relation='first_sighting') -%}
+not exists (
+    select 1
+    from {{ this }} as stored
+    where
+      {%- for column in key_columns %}
+      stored.{{ column }} = {{ batch }}.{{ column }} and
+      {%- endfor %}
+      stored.{{ since_column }} >= (select min({{ since_column }}) from {{ batch_relation }})
+)
+{%- endmacro %}

@@ -69,11 +69,5 @@ select
 from first_sighting as batch
 {% if is_incremental() -%}
 -- Already stored quotes stay as first seen; the merge on (symbol, t) then only inserts.
-where not exists (
-    select 1
-    from {{ this }} as stored
-    where stored.symbol = batch.symbol
-      and stored.t = batch.t
-      and stored.market_timestamp >= (select min(market_timestamp) from first_sighting)
-)
+where {{ not_stored_yet(['symbol', 't'], 'market_timestamp') }}
 {%- endif %}

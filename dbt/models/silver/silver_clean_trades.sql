@@ -64,14 +64,5 @@ select
     loaded_at
 from first_sighting as batch
 {% if is_incremental() -%}
-where not exists (
-    select 1
-    from {{ this }} as stored
-    where stored.symbol = batch.symbol
-      and stored.trade_ms = batch.trade_ms
-      and stored.price = batch.price
-      and stored.volume = batch.volume
-      and stored.conditions = batch.conditions
-      and stored.trade_timestamp >= (select min(trade_timestamp) from first_sighting)
-)
+where {{ not_stored_yet(['symbol', 'trade_ms', 'price', 'volume', 'conditions'], 'trade_timestamp') }}
 {%- endif %}

@@ -14,6 +14,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from stockfeed_consumer.batching import SealedBatch
 from stockfeed_consumer.flush import EncodedFlush, Layout, encode_flush
 from stockfeed_contracts import SCHEMA_VERSIONS, reason_invalid
+from stockfeed_contracts.fast import accepts_json
 
 
 def _worker_init() -> None:
@@ -22,9 +23,10 @@ def _worker_init() -> None:
 
 
 def _warm_up() -> None:
-    """Import and compile the contract validators before the first batch needs them."""
+    """Import and compile the contract validators (full and fast) before the first batch needs them."""
     for version in SCHEMA_VERSIONS:
         reason_invalid({"schema_version": version})
+    accepts_json(b"{}")
 
 
 class Encoder:

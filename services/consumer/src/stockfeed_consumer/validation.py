@@ -5,7 +5,7 @@ The contract itself is `stockfeed_contracts.reason_invalid`; this module only pa
 Infinity, no numbers that overflow to infinity, no lone surrogates, UTF-8 only).
 
 Most records are fine, so each first goes through the contracts' fast path (one msgspec decode, about a
-quarter of the cost of parsing and checking); only what it does not accept is parsed and judged in full, which
+fifth of the cost of parsing and checking); only what it does not accept is parsed and judged in full, which
 gives the verdict and the reason. The fast path is never laxer than that (tests/test_validation.py).
 """
 
