@@ -5,6 +5,7 @@ screenshot the demo took of the live dashboard."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -33,7 +34,10 @@ def demo_run(stack_env: dict[str, str], demo_home: Path) -> subprocess.Completed
         "DEMO_SYMBOLS": SYMBOLS,
         "DEMO_HOME": str(demo_home),  # a warehouse of its own: nothing left over from an earlier demo
         "DEMO_SCREENSHOT": str(ARTIFACTS / "dashboard.png"),
+        "TMPDIR": str(demo_home / "tmp"),  # every throwaway folder of the demo (Chromium's profile too) lives here
     }
+    (demo_home / "tmp").mkdir()
+    (ARTIFACTS / "dashboard.png").unlink(missing_ok=True)  # a picture from an earlier run proves nothing
     result = subprocess.run(
         [sys.executable, str(REPO / "tools" / "demo" / "demo.py")],
         env=env, capture_output=True, text=True, timeout=800, check=False,
@@ -66,8 +70,24 @@ def test_dashboard_renders_the_demo_warehouse(
     assert len(shown) == len(set(shown))
 
 
-def test_a_screenshot_of_the_live_dashboard_was_taken(demo_run: subprocess.CompletedProcess[str]) -> None:
+def test_the_demo_leaves_no_process_behind(demo_run: subprocess.CompletedProcess[str], demo_home: Path) -> None:
+    """Chromium's processes name their profile in `demo_home`, the demo's own processes its warehouse or logs."""
+    marker = str(demo_home).encode()
+    left = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if marker in cmdline.read_bytes() and "State:\tZ" not in (cmdline.parent / "status").read_text():
+                left.append(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")[:160])
+    assert not left, f"processes of the demo still running after it stopped: {left}"
+
+
+def test_the_screenshot_shows_the_dashboard_when_one_was_taken(demo_run: subprocess.CompletedProcess[str]) -> None:
+    """A picture is a courtesy of the demo: a problem with it is one line in the log and never a failure."""
     shot = ARTIFACTS / "dashboard.png"
-    assert shot.exists(), "the demo takes a headless-Chromium screenshot of the dashboard before it stops"
+    if "screenshot of the dashboard:" not in demo_run.stdout:
+        reasons = [line for line in demo_run.stderr.splitlines() if line.startswith("demo: no screenshot:")]
+        assert len(reasons) == 1, "without a picture the demo says why, on one line"
+        assert not shot.exists()
+        pytest.skip(reasons[0])
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000, "a blank page is a few KB; the rendered dashboard is larger"

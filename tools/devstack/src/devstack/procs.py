@@ -105,14 +105,29 @@ def stop(pid_file: Path, marker: str, timeout: float = 20.0) -> bool:
         return False
     _signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
+    # The whole group, not only its leader: a server's children (PostgreSQL's backends) may still hold its
+    # port or data directory for a moment after the leader has gone.
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not _alive(pid) and not group_members(pid):
             return True
         time.sleep(0.1)
     _signal_group(pid, signal.SIGKILL)
-    while _alive(pid) and time.monotonic() < deadline + 5:
+    while (_alive(pid) or group_members(pid)) and time.monotonic() < deadline + 5:
         time.sleep(0.1)
     return True
+
+
+def group_members(group: int) -> list[int]:
+    """Live (not zombie) processes of a process group, read from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and fields[2] == str(group):
+            members.append(int(stat.parent.name))
+    return members
 
 
 def kill_now(pid_file: Path, marker: str) -> bool:
@@ -121,7 +136,7 @@ def kill_now(pid_file: Path, marker: str) -> bool:
     if pid is None:
         return False
     _signal_group(pid, signal.SIGKILL)
-    while _alive(pid):
+    while _alive(pid) or group_members(pid):
         time.sleep(0.05)
     pid_file.unlink(missing_ok=True)
     return True
