@@ -10,12 +10,14 @@ from typing import Any
 
 import yaml
 
+from tests.k8s import kube
+
 REPO = Path(__file__).resolve().parents[2]
 CHARTS = REPO / "charts"
 CHART = CHARTS / "stockfeed"
 PRODUCTION_VALUES = CHART / "values-production.yaml"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-STRIMZI_CRDS = REPO.parent / "shared" / "crds" / "strimzi-1.2.0"
+STRIMZI_CRDS = kube.STRIMZI_CRDS  # generated from Maven Central by `devstack up cluster`
 
 Manifest = dict[str, Any]
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "Pod")

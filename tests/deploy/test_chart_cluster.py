@@ -2,8 +2,9 @@
 dry-run (schemas, Strimzi's CRDs with strict field validation, RBAC, admission), `helm install` succeeds for the
 kind and the production-like values, and the operator Deployment becomes Ready (kwok plays the kubelet).
 
-The Strimzi operator and Airflow are remote charts (not reachable here); the Strimzi CRDs come from
-../shared/crds/strimzi-1.2.0/. Nothing runs in the pods, so Kafka never becomes Ready and `helm test` is not run.
+The Strimzi operator and Airflow are remote charts (not reachable here); the Strimzi CRDs are generated from
+Strimzi's jars on Maven Central by `devstack up cluster` (tests.k8s.kube.STRIMZI_CRDS). Nothing runs in the pods,
+so Kafka never becomes Ready and `helm test` is not run.
 """
 
 from __future__ import annotations

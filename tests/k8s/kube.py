@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -11,9 +12,13 @@ from typing import TypeVar
 
 import pytest
 
+from devstack import strimzi_crds
+from devstack.settings import Settings
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-STRIMZI_CRDS = REPO_ROOT.parent / "shared" / "crds" / "strimzi-1.2.0"
+# Strimzi's CRDs, generated from its jars on Maven Central by `devstack up cluster` (`make cluster-up`)
+STRIMZI_CRDS = Path(os.environ.get("DEVSTACK_STRIMZI_CRDS") or strimzi_crds.crds_dir(Settings.from_env().cache))
 
 T = TypeVar("T")
 

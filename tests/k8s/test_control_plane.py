@@ -251,7 +251,7 @@ def strimzi_crds(kubectl: Tool) -> list[str]:
     They stay installed: other suites on the same cluster may rely on them, and re-applying is idempotent.
     """
     files = sorted(STRIMZI_CRDS.glob("*.yaml"))
-    assert files, f"no Strimzi CRDs under {STRIMZI_CRDS}"
+    assert files, f"no Strimzi CRDs under {STRIMZI_CRDS}: run `make cluster-up` (devstack generates them)"
     args = ["apply", "--server-side", "--force-conflicts", "--field-manager=stockfeed-tests"]
     for path in files:
         args += ["-f", str(path)]
