@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 DEVSTACK := PYTHONPATH=$(CURDIR)/tools/devstack/src python3 -m devstack
 
-.PHONY: help bootstrap test lint unit devstack-up devstack-down devstack-status cluster-up cluster-down lock demo
+.PHONY: help bootstrap test lint unit devstack-up devstack-down devstack-status cluster-up cluster-down images lock demo
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t20
@@ -36,8 +36,13 @@ cluster-up:  ## start the Kubernetes control plane (etcd, apiserver, controller-
 cluster-down:  ## stop the Kubernetes control plane
 	$(DEVSTACK) down cluster
 
-lock:  ## re-resolve the pinned environments from requirements/*.in
-	for env in dev dbt airflow; do uv pip compile -q requirements/$$env.in -o requirements/$$env.txt --python-version 3.11; done
+images:  ## build the project's images here (buildah, no registry) and import them into the real node's containerd
+	tools/bootstrap.sh --system
+	$(DEVSTACK) up images
+
+lock:  ## re-resolve the pinned environments from requirements/*.in (hashed: installs check every file)
+	for env in dev dbt airflow; do \
+	  uv pip compile -q requirements/$$env.in -o requirements/$$env.txt --generate-hashes --python-version 3.11; done
 
 demo: bootstrap  ## the whole pipeline on one machine: simulator, Kafka, MinIO, Airflow, DuckDB/dbt, dashboard
 	.venv/bin/python tools/demo/demo.py

@@ -14,6 +14,15 @@ command -v mvn >/dev/null || missing+=(maven)
 command -v openssl >/dev/null || missing+=(openssl)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null || missing+=(chromium)  # the e2e test's screenshot of the dashboard
+[ "$(id -u)" = 0 ] && { command -v buildah >/dev/null || missing+=(buildah); [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap); }  # `devstack up images` (root only)
+if [ "$(id -u)" = 0 ]; then  # the test cluster's real node (root only; devstack.node): runtime, CNI, test image
+  command -v containerd >/dev/null || missing+=(containerd)
+  command -v runc >/dev/null || missing+=(runc)
+  [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+  command -v iptables >/dev/null || missing+=(iptables)
+  command -v ip >/dev/null || missing+=(iproute2)
+  dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "bootstrap: missing system packages: ${missing[*]} (install them with apt-get as root)" >&2

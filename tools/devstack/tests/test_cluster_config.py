@@ -146,5 +146,8 @@ def test_binary_paths_are_keyed_by_version(tmp_path: Path) -> None:
     assert helm.parent.parent.name.startswith("helm-v3.")
     assert "-k8s1." in helm.parent.parent.name
     assert kubectl.is_relative_to(tmp_path / "k8s")
+    kubelet = builds.binary_path(tmp_path, "kubelet")  # the real node's build: same version, its own entry
+    assert kubelet.parent.parent.name.startswith("kubernetes-node-v1.")
+    assert builds.binary_path(tmp_path, "coredns").parent.parent.name.startswith("coredns-v1.")
     with pytest.raises(KeyError):
-        builds.binary_path(tmp_path, "kubelet")
+        builds.binary_path(tmp_path, "dockerd")

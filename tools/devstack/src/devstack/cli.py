@@ -56,6 +56,9 @@ def run(argv: list[str]) -> int:
         rows = stack.status(settings)
         for name, address, state in rows:
             print(f"{name:9} {address:28} {state}")
+            if state != "stopped":
+                for line in stack.all_servers(settings)[name].details():
+                    print(f"{'':9} {line}")
         return (
             0
             if all(state == "healthy" for _, _, state in rows if state != "stopped")

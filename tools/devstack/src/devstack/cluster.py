@@ -1,21 +1,26 @@
 """A real Kubernetes control plane on loopback: etcd, kube-apiserver, controller-manager, scheduler and kwok.
 
-No kubelet and no containers: kwok adopts one fake Node and moves pods to Running/Ready, so Deployments,
-CRDs, RBAC, admission and Helm behave as on a real cluster while nothing ever runs.
+kwok adopts one fake Node and moves pods to Running/Ready, so Deployments, CRDs, RBAC, admission and Helm behave
+as on a real cluster while nothing runs. Beside it (as root, unless DEVSTACK_NODE=off) a real, tainted node
+runs containers: see devstack.node.
 """
 
 from __future__ import annotations
 
 import datetime
+import ipaddress
+import json
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import health, procs
+from devstack import health, procs, strimzi_crds
+from devstack import node as realnode
 from devstack.errors import StackError
-from devstack.k8s import api, builds, certs, flags, kubeconfig, kwok_config
+from devstack.k8s import api, builds, certs, flags, kubeconfig, kwok_config, node_config
 from devstack.k8s.versions import KUBERNETES_VERSION
 from devstack.server import Server, require_tool
 from devstack.settings import Settings
@@ -57,7 +62,16 @@ class Cluster(Server):
             apiserver_port=settings.apiserver_port,
             etcd_port=settings.etcd_port,
             etcd_peer_port=settings.etcd_peer_port,
+            service_cidr=settings.service_cidr,
+            node_ip=settings.node_ip,
+            fake_pod_cidr=settings.fake_pod_cidr,
         )
+        self.node = (
+            realnode.RealNode(settings, apiserver_url=self.layout.apiserver_url, pki=self.layout.pki,
+                          kubeconfig=self.layout.kubeconfig)
+            if settings.node_enabled
+            else None
+        )  # fmt: skip
 
     # -- files of one component -------------------------------------------------------------------------
     def component_pid_file(self, component: Component) -> Path:
@@ -73,10 +87,17 @@ class Cluster(Server):
     # -- Server ----------------------------------------------------------------------------------------
     def install(self) -> None:
         require_tool("openssl", "apt-get install openssl")
-        if not builds.missing(self.settings.cache):
-            return
-        go = require_tool("go", "install Go 1.26 (the machine's toolchain); the control plane is built from source")
-        builds.ensure_built(self.settings.cache, go)
+        strimzi_crds.ensure(self.settings.cache)  # the Strimzi CRDs the k8s tests install (from Maven Central)
+
+        def go() -> str:
+            return require_tool(
+                "go", "install Go 1.26 (the machine's toolchain); the control plane is built from source"
+            )
+
+        if builds.missing(self.settings.cache):
+            builds.ensure_built(self.settings.cache, go())
+        if self.node is not None:
+            self.node.install(go)
 
     def start(self) -> None:
         if self.running() and self.healthy():
@@ -85,7 +106,10 @@ class Cluster(Server):
         absent = [binary for binary in BINARIES if not tool_path(self.settings, binary).is_file()]
         if absent:
             raise StackError(f"cluster: {', '.join(absent)} not built; run `devstack install cluster`")
-        certs.ensure_pki(self.layout.pki, openssl, flags.SERVICE_IP)
+        if self.node is not None:
+            self.node.check_prerequisites()
+        self._reset_if_network_changed()
+        certs.ensure_pki(self.layout.pki, openssl, self._service_ip(), [self.settings.node_ip])
         self._write_kubeconfig()
         self._write_kwok_config()
         self._require_free_ports()
@@ -107,6 +131,10 @@ class Cluster(Server):
                 log_file=self.component_log(kwok),
                 still_running=lambda: self.component_running(kwok),
             )
+            if self.node is not None:
+                self.node.start()
+                self._apply(node_config.host_services_manifest(
+                    realnode.HOST_SERVICES_NAMESPACE, self.settings.node_ip, self.node.host_services()))  # fmt: skip
         except BaseException:
             # Leave nothing half-up behind: stop what this call started (the logs stay for the error message).
             for component in reversed(started):
@@ -115,6 +143,11 @@ class Cluster(Server):
 
     def stop(self) -> bool:
         stopped = False
+        if self.node is not None:
+            if self.node.running() and self._apiserver_ready():
+                # Its pods go with it (pod GC); a stale NotReady node would only confuse the next run.
+                api.delete(self.layout.apiserver_url, f"/api/v1/nodes/{self.node.name}", self.layout.pki)
+            stopped = self.node.stop() or stopped
         for component in reversed(COMPONENTS):
             stopped = procs.stop(self.component_pid_file(component), str(self.data_dir)) or stopped
         return stopped
@@ -125,7 +158,15 @@ class Cluster(Server):
     def healthy(self) -> bool:
         if not all(self.component_running(component) for component in COMPONENTS):
             return False
-        return self._apiserver_ready() and self._node_ready()
+        if not (self._apiserver_ready() and self._node_ready()):
+            return False
+        return self.node is None or self.node.healthy()
+
+    def details(self) -> list[str]:
+        """Extra lines for `devstack status`: the real node, Ready or not, with its runtime's version."""
+        if self.node is None or not self.running():
+            return []
+        return [self.node.describe()]
 
     def address(self) -> str:
         return self.layout.apiserver_url
@@ -136,9 +177,34 @@ class Cluster(Server):
             "DEVSTACK_KUBECONFIG": str(self.kubeconfig),
             "DEVSTACK_KUBECTL": str(tool_path(self.settings, "kubectl")),
             "DEVSTACK_HELM": str(tool_path(self.settings, "helm")),
+            "DEVSTACK_STRIMZI_CRDS": str(strimzi_crds.crds_dir(self.settings.cache)),
+            # The real node: its name, address, containerd socket (image imports), crictl and test image.
+            **(self.node.env() if self.node is not None and self.node.running() else {}),
         }
 
     # -- helpers ---------------------------------------------------------------------------------------
+    def _service_ip(self) -> str:
+        return str(next(ipaddress.ip_network(self.settings.service_cidr).hosts()))
+
+    def _reset_if_network_changed(self) -> None:
+        """A Service range or advertised address differing from the one etcd and the PKI were made for: start over.
+
+        The apiserver keeps its first ServiceCIDR (and the `kubernetes` Service's IP) in etcd, and the serving
+        certificate names the addresses, so both are made again (test data only; the lost etcd is a test cluster).
+        """
+        stamp = self.data_dir / "network.json"
+        wanted = {"service_cidr": self.settings.service_cidr, "node_ip": self.settings.node_ip}
+        current = json.loads(stamp.read_text()) if stamp.exists() else None
+        made = self.layout.etcd_data.exists() or self.layout.pki.ca_cert.exists()
+        if current != wanted and (current is not None or made):
+            print(f"cluster: network changed ({current} -> {wanted}); starting with a new etcd and PKI", flush=True)
+            for component in reversed(COMPONENTS):
+                procs.stop(self.component_pid_file(component), str(self.data_dir))
+            shutil.rmtree(self.layout.etcd_data, ignore_errors=True)
+            shutil.rmtree(self.layout.pki.directory, ignore_errors=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps(wanted) + "\n")
+
     def _require_free_ports(self) -> None:
         ports: dict[str, int] = {}
         settings = self.settings

@@ -52,6 +52,10 @@ class Server(ABC):
     def env(self) -> dict[str, str]:
         """Variables the env file exports for clients (endpoints, credentials)."""
 
+    def details(self) -> list[str]:
+        """Extra lines `devstack status` prints under the server's row (the cluster's real node)."""
+        return []
+
 
 def require_tool(tool: str, hint: str) -> str:
     """The tool's path, or a StackError that names the missing prerequisite and how to get it."""

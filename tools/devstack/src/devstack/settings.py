@@ -36,6 +36,17 @@ def _port(env: dict[str, str], name: str, default: int) -> int:
     return value
 
 
+def _switch(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "on", "true", "yes"):
+        return True
+    if raw in ("0", "off", "false", "no"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: use on or off")
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path  # data, logs, pid files, generated credentials and the env file
@@ -47,6 +58,16 @@ class Settings:
     apiserver_port: int
     etcd_port: int
     etcd_peer_port: int
+    # The real node beside kwok's fake one (root only; one per machine: kube-proxy's iptables chains are global).
+    node_enabled: bool = True
+    node_name: str = "devstack-node-0"
+    node_ip: str = "198.18.0.1"
+    node_bridge: str = "sfnode0"
+    pod_cidr: str = "198.18.1.0/24"
+    service_cidr: str = "198.19.0.0/24"
+    fake_pod_cidr: str = "198.18.128.0/17"
+    kubelet_port: int = 20250
+    kube_proxy_port: int = 20256  # healthz; metrics on the next port
 
     @property
     def env_file(self) -> Path:
@@ -80,4 +101,13 @@ class Settings:
             apiserver_port=_port(env, "DEVSTACK_APISERVER_PORT", 16443),
             etcd_port=_port(env, "DEVSTACK_ETCD_PORT", 12379),
             etcd_peer_port=_port(env, "DEVSTACK_ETCD_PEER_PORT", 12380),
+            node_enabled=_switch(env, "DEVSTACK_NODE", default=os.geteuid() == 0),  # root: runs containers
+            node_name=env.get("DEVSTACK_NODE_NAME") or "devstack-node-0",
+            node_ip=env.get("DEVSTACK_NODE_IP") or "198.18.0.1",
+            node_bridge=env.get("DEVSTACK_NODE_BRIDGE") or "sfnode0",
+            pod_cidr=env.get("DEVSTACK_POD_CIDR") or "198.18.1.0/24",
+            service_cidr=env.get("DEVSTACK_SERVICE_CIDR") or "198.19.0.0/24",
+            fake_pod_cidr=env.get("DEVSTACK_FAKE_POD_CIDR") or "198.18.128.0/17",
+            kubelet_port=_port(env, "DEVSTACK_KUBELET_PORT", 20250),
+            kube_proxy_port=_port(env, "DEVSTACK_KUBE_PROXY_PORT", 20256),
         )

@@ -26,6 +26,9 @@ def all_servers(settings: Settings) -> dict[str, Server]:
     except ImportError:
         return servers
     servers["cluster"] = Cluster(settings)
+    from devstack.images import Images  # the project's images, built here for the real node's containerd
+
+    servers["images"] = Images(settings)
     return servers
 
 

@@ -22,9 +22,18 @@ from pathlib import Path
 
 from devstack.errors import StackError
 from devstack.k8s import gomod
-from devstack.k8s.versions import ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION, KWOK_VERSION, major_minor
+from devstack.k8s.versions import (
+    COREDNS_VERSION,
+    CRICTL_VERSION,
+    ETCD_VERSION,
+    HELM_VERSION,
+    KUBERNETES_VERSION,
+    KWOK_VERSION,
+    major_minor,
+)
 
 KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+NODE_COMMANDS = ("kubelet", "kube-proxy")  # the real node: same source, same recipe, separate cache entry
 # The Stage objects kwok v0.8.0 needs in --config: nodes become Ready and keep a lease, pods become Ready.
 KWOK_STAGE_FILES = (
     "kustomize/stage/node/fast/node-initialize.yaml",
@@ -94,10 +103,18 @@ def _build_etcd(go: Go, work: Path, out: Path) -> None:
 
 
 def _build_kubernetes(go: Go, work: Path, out: Path) -> None:
+    _build_kubernetes_commands(go, work, out, KUBE_COMMANDS)
+
+
+def _build_kubernetes_node(go: Go, work: Path, out: Path) -> None:
+    _build_kubernetes_commands(go, work, out, NODE_COMMANDS)
+
+
+def _build_kubernetes_commands(go: Go, work: Path, out: Path, commands: Sequence[str]) -> None:
     served = go.download(f"k8s.io/kubernetes@{KUBERNETES_VERSION}", cwd=work)
     go_mod = Path(served["GoMod"]).read_text()
     (work / "go.mod").write_text(gomod.kubernetes_go_mod("devstack.local/build/kubernetes", KUBERNETES_VERSION, go_mod))
-    packages = [f"k8s.io/kubernetes/cmd/{command}" for command in KUBE_COMMANDS]
+    packages = [f"k8s.io/kubernetes/cmd/{command}" for command in commands]
     go.run(["get", *gomod.packages_at(packages, KUBERNETES_VERSION)], cwd=work)
     build_date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     ldflags = gomod.kubernetes_ldflags(KUBERNETES_VERSION, build_date)
@@ -123,6 +140,31 @@ def _build_helm(go: Go, work: Path, out: Path) -> None:
     )
 
 
+def _build_coredns(go: Go, work: Path, out: Path) -> None:
+    go.run(
+        ["install", "-ldflags=-s -w", f"github.com/coredns/coredns@{COREDNS_VERSION}"],
+        cwd=work,
+        env={"GOBIN": str(out / "bin")},
+    )
+
+
+def _build_crictl(go: Go, work: Path, out: Path) -> None:
+    go.run(
+        ["install", "-ldflags=-s -w", f"sigs.k8s.io/cri-tools/cmd/crictl@{CRICTL_VERSION}"],
+        cwd=work,
+        env={"GOBIN": str(out / "bin")},
+    )
+
+
+def node_builds() -> tuple[Build, ...]:
+    """What the real node adds to the control plane's builds (built under a lock of its own)."""
+    return (
+        Build(f"kubernetes-node-{KUBERNETES_VERSION}", NODE_COMMANDS, _build_kubernetes_node),
+        Build(f"coredns-{COREDNS_VERSION}", ("coredns",), _build_coredns),
+        Build(f"crictl-{CRICTL_VERSION}", ("crictl",), _build_crictl),
+    )
+
+
 def all_builds() -> tuple[Build, ...]:
     kube_major, kube_minor = major_minor(KUBERNETES_VERSION)
     return (
@@ -135,8 +177,8 @@ def all_builds() -> tuple[Build, ...]:
 
 
 def binary_path(cache: Path, binary: str) -> Path:
-    """Where a control-plane binary (etcd, kube-apiserver, ..., kwok, helm) lives once built."""
-    for build in all_builds():
+    """Where a control-plane or node binary (etcd, kube-apiserver, ..., kwok, helm, kubelet, ...) lives once built."""
+    for build in (*all_builds(), *node_builds()):
         if binary in build.binaries:
             return build.directory(cache) / "bin" / binary
     raise KeyError(f"no build provides {binary!r}")
@@ -146,30 +188,32 @@ def kwok_stages_dir(cache: Path) -> Path:
     return binary_path(cache, "kwok").parent.parent / "stages"
 
 
-def missing(cache: Path) -> list[Build]:
-    return [build for build in all_builds() if not build.done(cache)]
+def missing(cache: Path, builds: Sequence[Build] | None = None) -> list[Build]:
+    return [build for build in (all_builds() if builds is None else builds) if not build.done(cache)]
 
 
 @contextmanager
-def _build_lock(cache: Path) -> Iterator[None]:
+def _build_lock(cache: Path, name: str = ".build.lock") -> Iterator[None]:
     root = k8s_cache(cache)
     root.mkdir(parents=True, exist_ok=True)
-    with (root / ".build.lock").open("w") as lock:
+    with (root / name).open("w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            _say("another process is building the control plane; waiting for it")
+            _say(f"another process is building ({root / name} is locked); waiting for it")
             fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
 
-def ensure_built(cache: Path, go: str) -> dict[str, float]:
+def ensure_built(
+    cache: Path, go: str, builds: Sequence[Build] | None = None, lock: str = ".build.lock"
+) -> dict[str, float]:
     """Build whatever is missing; returns seconds spent per build key (empty when all were cached)."""
     timings: dict[str, float] = {}
-    if not missing(cache):
+    if not missing(cache, builds):
         return timings
-    with _build_lock(cache):
-        for build in missing(cache):  # re-checked under the lock: another process may have finished it
+    with _build_lock(cache, lock):
+        for build in missing(cache, builds):  # re-checked under the lock: another process may have finished it
             began = time.monotonic()
             _run_build(build, cache, go)
             timings[build.key] = time.monotonic() - began

@@ -7,6 +7,7 @@ per data directory and keeps the result, so the kubeconfig stays valid across re
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,11 +62,14 @@ class Pki:
         )  # fmt: skip
 
 
-def serving_sans(service_ip: str) -> list[str]:
-    """Names clients use for the apiserver: loopback from the host, the `kubernetes` Service from inside."""
+def serving_sans(service_ip: str, extra_ips: Sequence[str] = ()) -> list[str]:
+    """Names clients use for the apiserver: loopback from the host, the `kubernetes` Service from inside.
+
+    extra_ips: the address the apiserver advertises (the real node's), which pods reach through the Service.
+    """
     service = "kubernetes.default.svc"
     dns = ["localhost", "kubernetes", "kubernetes.default", service, f"{service}.cluster.local"]
-    return [f"DNS:{name}" for name in dns] + ["IP:127.0.0.1", f"IP:{service_ip}"]
+    return [f"DNS:{name}" for name in dns] + ["IP:127.0.0.1", f"IP:{service_ip}", *(f"IP:{ip}" for ip in extra_ips)]
 
 
 def extensions(usage: str, sans: list[str] | None = None) -> str:
@@ -110,7 +114,7 @@ def service_account_commands(pki: Pki) -> list[list[str]]:
     ]
 
 
-def ensure_pki(pki: Pki, openssl: str, service_ip: str) -> bool:
+def ensure_pki(pki: Pki, openssl: str, service_ip: str, extra_ips: Sequence[str] = ()) -> bool:
     """Create whatever part of the PKI is missing; True if anything was made."""
     if all(path.exists() for path in pki.files()):
         return False
@@ -118,7 +122,7 @@ def ensure_pki(pki: Pki, openssl: str, service_ip: str) -> bool:
     for path in pki.files():  # a partial PKI cannot be trusted to match itself: start over
         path.unlink(missing_ok=True)
     serving_ext = pki.directory / "apiserver.ext"
-    serving_ext.write_text(extensions("serverAuth", serving_sans(service_ip)))
+    serving_ext.write_text(extensions("serverAuth", serving_sans(service_ip, extra_ips)))
     admin_ext = pki.directory / "admin.ext"
     admin_ext.write_text(extensions("clientAuth"))
     commands = [

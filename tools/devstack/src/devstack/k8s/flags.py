@@ -7,9 +7,12 @@ from pathlib import Path
 
 from devstack.k8s.certs import Pki
 
-SERVICE_CIDR = "10.0.0.0/24"
-SERVICE_IP = "10.0.0.1"  # the first address of SERVICE_CIDR: the `kubernetes` Service
-POD_CIDR = "10.244.0.0/16"  # kwok hands out fake pod IPs from here
+# Every cluster range lies in 198.18.0.0/15 (reserved for network tests, RFC 2544): nothing in it is routed off
+# this machine (the real node routes the whole /15 onto its own bridge) and no private range is ever a target.
+SERVICE_CIDR = "198.19.0.0/24"
+SERVICE_IP = "198.19.0.1"  # the first address of SERVICE_CIDR: the `kubernetes` Service
+NODE_IP = "198.18.0.1"  # the real node's address (on its bridge); the apiserver advertises it to pods
+POD_CIDR = "198.18.128.0/17"  # kwok hands out fake pod IPs from here (the real node's pods use 198.18.1.0/24)
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 ETCD_MEMBER = "devstack"
 NODE_LEASE_SECONDS = 40
@@ -24,6 +27,9 @@ class Layout:
     apiserver_port: int
     etcd_port: int
     etcd_peer_port: int
+    service_cidr: str = SERVICE_CIDR
+    node_ip: str = NODE_IP  # advertised as the `kubernetes` Service's endpoint (reached through a forwarder)
+    fake_pod_cidr: str = POD_CIDR
 
     @property
     def pki(self) -> Pki:
@@ -74,9 +80,14 @@ def kube_apiserver(layout: Layout) -> list[str]:
         str(layout.bin_dir["kube-apiserver"]),
         f"--etcd-servers={layout.etcd_url}",
         "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
-        # Endpoints may not hold a loopback IP, so the default reconciler fails every 10 s; nothing needs them.
-        "--endpoint-reconciler-type=none",
+        # Pods reach the API through the `kubernetes` Service, whose endpoint is the advertised address: the real
+        # node's address, where devstack forwards to 127.0.0.1 (the apiserver binds loopback only).
+        f"--advertise-address={layout.node_ip}",
+        # The kubelet authenticates the apiserver (logs, exec) by this client certificate (system:masters).
+        f"--kubelet-client-certificate={pki.admin_cert}",
+        f"--kubelet-client-key={pki.admin_key}",
+        # Reach the kubelet by the node's address: its hostname resolves nowhere here (and must not be looked up).
+        "--kubelet-preferred-address-types=InternalIP",
         f"--secure-port={layout.apiserver_port}",
         f"--cert-dir={pki.directory}",
         f"--tls-cert-file={pki.serving_cert}",
@@ -86,7 +97,7 @@ def kube_apiserver(layout: Layout) -> list[str]:
         f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
         f"--service-account-key-file={pki.sa_pub}",
         f"--service-account-signing-key-file={pki.sa_key}",
-        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--service-cluster-ip-range={layout.service_cidr}",
         "--allow-privileged=true",
         # No kubelet mounts tokens, and pods must not wait for the default ServiceAccount to exist.
         "--disable-admission-plugins=ServiceAccount",
@@ -106,7 +117,7 @@ def kube_controller_manager(layout: Layout) -> list[str]:
         f"--root-ca-file={pki.ca_cert}",
         f"--cluster-signing-cert-file={pki.ca_cert}",
         f"--cluster-signing-key-file={pki.ca_key}",
-        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--service-cluster-ip-range={layout.service_cidr}",
         "--cluster-name=devstack",
         "--profiling=false",
     ]
@@ -130,7 +141,7 @@ def kwok(layout: Layout, node_selector: str) -> list[str]:
         f"--config={layout.kwok_config}",
         "--manage-all-nodes=false",
         f"--manage-nodes-with-annotation-selector={node_selector}",
-        f"--cidr={POD_CIDR}",
+        f"--cidr={layout.fake_pod_cidr}",
         "--node-ip=127.0.0.1",
         # Without an explicit duration kwok v0.8.0 keeps no node Lease (heartbeat-with-lease then never fires).
         f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}",

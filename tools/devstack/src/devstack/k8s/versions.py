@@ -6,6 +6,9 @@ ETCD_VERSION = "v3.6.16"
 KUBERNETES_VERSION = "v1.35.4"  # newest 1.35 patch the module proxy serves; builds with the machine's Go 1.26
 KWOK_VERSION = "v0.8.0"
 HELM_VERSION = "v3.22.0"
+# The real node (kubelet and kube-proxy come from KUBERNETES_VERSION): cluster DNS and the CRI debugging client.
+COREDNS_VERSION = "v1.15.0"  # newest the module proxy serves; its go.mod has no replaces, so `go install` works
+CRICTL_VERSION = "v1.37.0"  # sigs.k8s.io/cri-tools
 
 
 def major_minor(version: str) -> tuple[str, str]:
