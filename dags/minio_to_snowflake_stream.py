@@ -26,6 +26,7 @@ with DAG(
     schedule="* * * * *",
     start_date=datetime(2026, 1, 1),
     catchup=False,
+    is_paused_upon_creation=False,  # Airflow 3 pauses new DAGs by default: nothing would ever load
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=30),
     default_args={

@@ -31,6 +31,7 @@ from pydantic import SecretStr
 
 from devstack import envfile
 from devstack.settings import Settings
+from stockfeed_consumer.app import layout, writer_options
 from stockfeed_consumer.batching import CutReason
 from stockfeed_consumer.config import ConsumerSettings
 from stockfeed_consumer.encoder import Encoder
@@ -110,18 +111,18 @@ def ours(stack: dict[str, str], topic: str, count: int, encode_processes: int) -
     """(b) messages/s through the bronze writer into MinIO, until every offset is committed."""
     bucket = f"bench-ours-{uuid.uuid4().hex[:8]}"
     settings = ConsumerSettings(
-        bootstrap_servers=stack["DEVSTACK_KAFKA_BOOTSTRAP"], topics=(topic,), group_id=f"bench-{uuid.uuid4().hex[:8]}",
-        s3_endpoint=stack["DEVSTACK_S3_ENDPOINT"], s3_access_key=SecretStr(stack["DEVSTACK_S3_ACCESS_KEY"]),
-        s3_secret_key=SecretStr(stack["DEVSTACK_S3_SECRET_KEY"]), bucket=bucket, encode_processes=encode_processes,
-        metrics_port=0,
+        kafka_bootstrap=stack["DEVSTACK_KAFKA_BOOTSTRAP"], topics=(topic,), group_id=f"bench-{uuid.uuid4().hex[:8]}",
+        s3_endpoint_url=stack["DEVSTACK_S3_ENDPOINT"], s3_access_key_id=SecretStr(stack["DEVSTACK_S3_ACCESS_KEY"]),
+        s3_secret_access_key=SecretStr(stack["DEVSTACK_S3_SECRET_KEY"]), bucket=bucket,
+        encode_processes=encode_processes, metrics_port=0,
     )  # fmt: skip
     sink = S3Sink.from_settings(settings)
     sink.ensure_bucket(create=True)
-    encoder = Encoder(settings.encode_processes, settings.layout(), settings.gzip_level)
+    encoder = Encoder(settings.encode_processes, layout(settings), settings.gzip_level)
     encoder.wait_ready(timeout=60)
     uploader = ThreadPoolExecutor(max_workers=settings.upload_workers)
     consumer = Consumer(consumer_config(settings))
-    writer = BronzeWriter(consumer, sink, encoder, uploader, settings.writer_options(), ConsumerMetrics())
+    writer = BronzeWriter(consumer, sink, encoder, uploader, writer_options(settings), ConsumerMetrics())
     consumer.subscribe([topic], on_assign=writer.on_assign, on_revoke=writer.on_revoke)
     began = None
     deadline = time.monotonic() + RUN_TIMEOUT

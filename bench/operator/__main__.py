@@ -30,18 +30,18 @@ from typing import Any, cast
 
 from kubernetes import client, config
 
-from devstack import envfile
+from devstack import envfile, strimzi_crds
 from devstack.k8s import kwok_config
 from devstack.k8s.versions import KUBERNETES_VERSION
 from devstack.settings import Settings
 from stockfeed_operator.children import desired_children
+from stockfeed_operator.config import load_settings
 from stockfeed_operator.feed import parse_feed
-from stockfeed_operator.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 CRDS = (
     REPO / "operator" / "crds" / "stockfeed.yaml",
-    REPO.parent / "shared" / "crds" / "strimzi-1.2.0" / "043-Crd-kafkatopic.yaml",
+    strimzi_crds.crds_dir(Settings.from_env().cache) / "043-Crd-kafkatopic.yaml",  # from `devstack up cluster`
 )
 FEEDS = ("stockfeed.dev", "v1alpha1", "stockfeeds")
 TARGET_SECONDS = 60.0

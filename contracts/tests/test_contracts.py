@@ -68,3 +68,51 @@ def test_original_fields_are_kept_verbatim():
 def test_schema_files_are_the_package_data():
     folder = Path(__file__).parents[1] / "src" / "stockfeed_contracts" / "schemas"
     assert json.loads((folder / "quote.v1.json").read_text()) == load_schema(QUOTE_V1)
+
+
+# 2000-01-01 and 2100-01-01 UTC: Finnhub's data lies in between, and no warehouse time conversion overflows there
+FIRST_SECOND, END_SECOND = 946684800, 4102444800
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        quote(t=FIRST_SECOND, fetched_at=FIRST_SECOND),
+        quote(t=END_SECOND - 1, fetched_at=END_SECOND - 0.001),
+        quote(c=999999999.99, h=999999999.99, l=0, o=0, pc=0, d=1e9, dp=-1e9),
+        quote(d=None, dp=None),
+        trade(t=FIRST_SECOND * 1000, fetched_at=FIRST_SECOND),
+        trade(t=END_SECOND * 1000 - 1, p=999999999.99, v=999999999999.5),
+    ],
+)
+def test_bounds_are_inclusive_where_stated(message):
+    assert reason_invalid(message) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "fragment"),
+    [
+        (quote(t=FIRST_SECOND - 1), "data.t must be bigger than or equal to 946684800"),
+        (quote(t=END_SECOND), "data.t must be smaller than 4102444800"),
+        (quote(t=10**13), "data.t must be smaller than"),  # milliseconds by mistake, or worse
+        (quote(t=1700000000123), "data.t must be smaller than"),  # milliseconds by mistake
+        (quote(fetched_at=END_SECOND), "data.fetched_at must be smaller than"),
+        (quote(fetched_at=1e308), "data.fetched_at must be smaller than"),
+        (quote(fetched_at=0), "data.fetched_at must be bigger than or equal to"),
+        (quote(c=1e9), "data.c must be smaller than"),
+        (quote(h=float("inf")), "data.h must be smaller than"),
+        (quote(pc=1e300), "data.pc must be smaller than"),
+        (quote(d=-1e9 - 1), "data.d must be bigger than or equal to"),
+        (quote(dp=1e10), "data.dp must be smaller than or equal to"),
+        (trade(t=1700000000), "data.t must be bigger than or equal to 946684800000"),  # seconds by mistake
+        (trade(t=END_SECOND * 1000), "data.t must be smaller than 4102444800000"),
+        (trade(t=2**63), "data.t must be smaller than"),
+        (trade(p=1e9), "data.p must be smaller than"),
+        (trade(v=1e12), "data.v must be smaller than"),
+        (trade(fetched_at=-1.0), "data.fetched_at must be bigger than or equal to"),
+    ],
+)
+def test_out_of_range_numbers_and_times_are_refused(message, fragment):
+    reason = reason_invalid(message)
+    assert reason is not None
+    assert fragment in reason

@@ -24,6 +24,10 @@ PALETTE = [
     None, True, False, 0, -1, 1, 1.0, 1.5, -0.0, 0.0, 5e-324, 2**63, 2**64, 10**30, 1e308, "", "A", "a", "AAPL\n",
     "\nAAPL", "X" * 20, "X" * 21, "X" * 63, "X" * 64, "BRK.B", "A-B:C", "É", [], ["1"], [1], [None], {}, {"a": 1},
     QUOTE_V1, TRADE_V1, "simulator", "finnhub", "yahoo", "1",
+    # the bounds: times from 2000-01-01 (s and ms) up to 2100-01-01 excluded, prices and changes 1e9, volumes 1e12
+    946684799, 946684800, 946684800.5, 4102444799, 4102444799.5, 4102444800, 4102444800.0, 10**13,
+    946684799999, 946684800000, 4102444799999, 4102444800000, 999999999.99, 10**9, 1e9, -(10**9), -1e9 - 1,
+    10**12 - 1, 10**12, 1e12, float("inf"),
 ]  # fmt: skip
 
 
@@ -102,3 +106,22 @@ def test_dollar_means_end_of_string_as_in_the_full_validator() -> None:
 def test_a_keyword_it_cannot_translate_refuses_to_build(schema: dict[str, object]) -> None:
     with pytest.raises(ContractError):
         property_type(schema, "test")
+
+
+@pytest.mark.parametrize(
+    ("base", "field", "inside", "outside"),
+    [
+        (QUOTE, "t", 4102444799, 4102444800),
+        (QUOTE, "t", 946684800, 946684799),
+        (QUOTE, "fetched_at", 4102444799.5, 4102444800),
+        (QUOTE, "c", 999999999.5, 1e9),
+        (QUOTE, "dp", -1e9, -1e9 - 1),
+        (TRADE, "t", 4102444799999, 4102444800000),
+        (TRADE, "t", 946684800000, 1700000000),  # seconds where milliseconds are due
+        (TRADE, "v", 1e12 - 1, 1e12),
+    ],
+)
+def test_the_bounds_hold_on_the_fast_path(base: dict[str, object], field: str, inside: float, outside: float) -> None:
+    assert accepts_json(encode({**base, field: inside}))
+    assert not accepts_json(encode({**base, field: outside}))
+    assert reason_invalid({**base, field: outside}) is not None

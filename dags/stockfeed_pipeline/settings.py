@@ -39,6 +39,7 @@ class PipelineSettings:
     warehouse_mount_path: str
     # Local mode
     loader_command: str
+    static_loader_command: str
     dbt_command: str
     dbt_project_dir: str
     # Both
@@ -56,6 +57,8 @@ class PipelineSettings:
         raw_age = env.get("PIPELINE_FRESHNESS_MAX_AGE_SECONDS", "600")
         if not raw_age.isdigit():
             raise SettingsError(f"PIPELINE_FRESHNESS_MAX_AGE_SECONDS={raw_age!r} is not a whole number of seconds")
+        # the static loader is the loader package's second program: by default it sits next to the first
+        loader_command = env.get("PIPELINE_LOADER_COMMAND", "stockfeed-load")
         return cls(
             mode=mode,
             namespace=env.get("PIPELINE_NAMESPACE") or None,
@@ -67,7 +70,8 @@ class PipelineSettings:
             service_account=env.get("PIPELINE_SERVICE_ACCOUNT") or None,
             warehouse_claim=env.get("PIPELINE_WAREHOUSE_CLAIM") or None,
             warehouse_mount_path=env.get("PIPELINE_WAREHOUSE_MOUNT_PATH", "/data"),
-            loader_command=env.get("PIPELINE_LOADER_COMMAND", "stockfeed-load"),
+            loader_command=loader_command,
+            static_loader_command=env.get("PIPELINE_STATIC_LOADER_COMMAND", loader_command + "-static"),
             dbt_command=env.get("PIPELINE_DBT_COMMAND", "dbt"),
             dbt_project_dir=env.get("PIPELINE_DBT_PROJECT_DIR", str(DAGS_FOLDER.parent / "dbt")),
             dbt_target=env.get("PIPELINE_DBT_TARGET") or None,

@@ -58,9 +58,24 @@ def pipeline_steps(settings: PipelineSettings) -> list[Step]:
     ]  # fmt: skip
 
 
+# The original's reference tables for its Power BI report (dbt/models/reference): tag:static, so the minute job
+# leaves them to this DAG and the hourly full_build.
+REFERENCE_MODELS = ("company_stocks", "company_reviews_cleaned")
+
+
+def static_steps(settings: PipelineSettings) -> list[Step]:
+    """load the user's reference CSVs (idempotent: an unchanged file is skipped) -> dbt builds the tables."""
+    return [
+        Step("load_static_csvs", Image.LOADER, ("stockfeed-load-static",), 10, "100m", "256Mi", "1Gi"),
+        Step("dbt_build_reference", Image.DBT, _dbt(settings, "build", "--select", *REFERENCE_MODELS), 15, "250m",
+             "512Mi", "2Gi", builds_gold=True),
+    ]  # fmt: skip
+
+
 def local_argv(step: Step, settings: PipelineSettings) -> list[str]:
     """The step's command for a local subprocess: the configured programs, dbt pointed at the project dir."""
     if step.image is Image.LOADER:
-        return [settings.loader_command, *step.argv[1:]]
+        program = settings.static_loader_command if step.argv[0] == "stockfeed-load-static" else settings.loader_command
+        return [program, *step.argv[1:]]
     project = ["--project-dir", settings.dbt_project_dir, "--profiles-dir", settings.dbt_project_dir]
     return [settings.dbt_command, *step.argv[1:], *project]

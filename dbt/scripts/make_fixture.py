@@ -60,8 +60,10 @@ class RawRow:
     loaded_at: dt.datetime  # naive, UTC
 
 
-def quote_rows(symbols: Sequence[str], window: Window, copies: int, seed: int, loaded_at: str) -> Iterator[RawRow]:
-    """Polled quotes of every symbol in the window, each repeated `copies` times."""
+def quote_rows(
+    symbols: Sequence[str], window: Window, copies: int, seed: int, loaded_at: str, feed: str = FEED
+) -> Iterator[RawRow]:
+    """Polled quotes of every symbol in the window, each repeated `copies` times, as feed `feed` saw them."""
     params = PathParams(tick_seconds=float(window.poll_seconds), ticks_per_day=10**12)
     jitter = random.Random(f"fixture-latency:{seed}:{window.from_minute}")
     now = _utc_now()
@@ -86,9 +88,10 @@ def quote_rows(symbols: Sequence[str], window: Window, copies: int, seed: int, l
                     "t": window.at(quote.last_change_tick),
                     "fetched_at": round(fetched_at, 6),
                     "source": "simulator",
-                    "feed": FEED,
+                    "feed": feed,
                 }
-                yield RawRow(message, _object_key("quotes", minute, copy), _loaded_at(loaded_at, polled_at, now))
+                key = _object_key("quotes", minute, copy, feed)
+                yield RawRow(message, key, _loaded_at(loaded_at, polled_at, now))
 
 
 def trade_rows(
@@ -132,8 +135,9 @@ def zero_quote_rows(window: Window, loaded_at: str) -> Iterator[RawRow]:
         yield RawRow(message, _object_key("quotes", minute, 0), _loaded_at(loaded_at, polled_at, now))
 
 
-def _object_key(kind: str, minute: int, copy: int) -> str:
-    return f"fixture/{kind}/minute={minute:06d}/copy={copy}.ndjson.gz"
+def _object_key(kind: str, minute: int, copy: int, feed: str = FEED) -> str:
+    folder = kind if feed == FEED else f"{feed}/{kind}"
+    return f"fixture/{folder}/minute={minute:06d}/copy={copy}.ndjson.gz"
 
 
 def _loaded_at(mode: str, event_time: float, now: dt.datetime) -> dt.datetime:
@@ -254,6 +258,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--zero-quotes", action="store_true", help="add Finnhub's all-zero answers for ZZZZ")
     parser.add_argument("--loaded-at", choices=("now", "event"), default="now", help="loaded_at of the rows")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--feed", default=FEED, help="the quotes' feed name (a second feed of the same symbols)")
     args = parser.parse_args(argv)
     if args.copies < 1 or args.minutes < 1 or args.poll_seconds < 1:
         parser.error("--copies, --minutes and --poll-seconds must be at least 1")
@@ -277,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     symbols = chosen_symbols(args)
 
     def rows() -> Iterator[RawRow]:
-        yield from quote_rows(symbols, window, args.copies, args.seed, args.loaded_at)
+        yield from quote_rows(symbols, window, args.copies, args.seed, args.loaded_at, args.feed)
         if args.trades_per_minute:
             yield from trade_rows(symbols, window, args.trades_per_minute, args.copies, args.seed, args.loaded_at)
         if args.zero_quotes:

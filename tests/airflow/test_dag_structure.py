@@ -17,6 +17,8 @@ pytestmark = pytest.mark.unit
 
 DAG_ID = "minio_to_snowflake_stream"
 ORDER = ["load_bronze_objects", "dbt_build", "check_gold_freshness"]
+STATIC_DAG_ID = "static_to_snowflake"
+STATIC_ORDER = ["load_static_csvs", "dbt_build_reference"]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def kubernetes(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_dag_imports_without_errors(mode: str, request: pytest.FixtureRequest) -> None:
     described = request.getfixturevalue(mode)
     assert described["import_errors"] == {}
-    assert list(described["dags"]) == [DAG_ID]
+    assert sorted(described["dags"]) == [DAG_ID, STATIC_DAG_ID]
 
 
 @pytest.mark.parametrize("mode", ["local", "kubernetes"])
@@ -64,6 +66,34 @@ def test_kubernetes_mode_uses_pods_and_local_mode_subprocesses(local: dict, kube
     assert build[:3] == ["dbt", "build", "--selector"]
     assert "--project-dir" in build
     assert "--profiles-dir" in build
+
+
+@pytest.mark.parametrize("mode", ["local", "kubernetes"])
+def test_static_dag_loads_the_csvs_then_builds_the_reference_models(mode: str, request: pytest.FixtureRequest) -> None:
+    dag = request.getfixturevalue(mode)["dags"][STATIC_DAG_ID]
+    assert dag["schedule"] == "@daily"
+    assert dag["catchup"] is False
+    assert dag["max_active_runs"] == 1
+    tasks = dag["tasks"]
+    assert sorted(tasks) == sorted(STATIC_ORDER)
+    assert tasks["load_static_csvs"]["upstream"] == []
+    assert tasks["dbt_build_reference"]["upstream"] == ["load_static_csvs"]
+    for task in tasks.values():
+        assert task["retries"] >= 2
+        assert 0 < task["execution_timeout"] <= 15 * 60
+    assert tasks["dbt_build_reference"]["outlets"] == ["x-stockfeed://warehouse/reference"]
+    expected = "KubernetesPodOperator" if mode == "kubernetes" else "PythonOperator"
+    assert {task["operator"] for task in tasks.values()} == {expected}
+
+
+def test_static_dag_runs_the_static_loader_next_to_the_loader_and_builds_the_reference_models(local: dict) -> None:
+    tasks = local["dags"][STATIC_DAG_ID]["tasks"]
+    assert tasks["load_static_csvs"]["argv"] == ["/opt/x/stockfeed-load-static"]
+    build = tasks["dbt_build_reference"]["argv"]
+    assert build[:5] == ["dbt", "build", "--select", "company_stocks", "company_reviews_cleaned"]
+    models = REPO / "dbt" / "models" / "reference"
+    assert (models / "company_stocks.sql").exists()
+    assert (models / "company_reviews_cleaned.sql").exists()
 
 
 def render_selector(template: str, previous_success_end: datetime | None, interval_end: datetime | None) -> str:
@@ -101,8 +131,9 @@ def test_both_selectors_exist_in_the_dbt_project() -> None:
 
 def test_a_bad_mode_is_an_import_error_naming_the_variable(tmp_path: Path) -> None:
     described = inspect_dags(tmp_path, {"PIPELINE_EXECUTION_MODE": "docker"})
-    (error,) = described["import_errors"].values()
-    assert "PIPELINE_EXECUTION_MODE='docker'" in error
+    errors = described["import_errors"]
+    assert sorted(Path(name).name for name in errors) == ["minio_to_snowflake_stream.py", "static_to_snowflake.py"]
+    assert all("PIPELINE_EXECUTION_MODE='docker'" in error for error in errors.values())
 
 
 def test_no_credentials_in_dag_code() -> None:

@@ -17,7 +17,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
-SYMBOLS = "AAPL,MSFT,NVDA,TSLA,AMZN"
+# The demo's default feeds (tools/demo/demo.py: demo_feeds): quotes for 10 symbols, trades for 5 others.
+QUOTE_SYMBOLS = ["AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "META", "TSLA", "JPM", "V", "NFLX"]
+TRADE_SYMBOLS = ["AMD", "INTC", "ORCL", "CRM", "ADBE"]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,6 @@ def demo_run(stack_env: dict[str, str], demo_home: Path) -> subprocess.Completed
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("FINNHUB_", "LOADER_SNOWFLAKE", "DBT_SNOWFLAKE"))},
         "DEMO_SECONDS": os.environ.get("E2E_DEMO_SECONDS", "300"),
-        "DEMO_SYMBOLS": SYMBOLS,
         "DEMO_HOME": str(demo_home),  # a warehouse of its own: nothing left over from an earlier demo
         "DEMO_SCREENSHOT": str(ARTIFACTS / "dashboard.png"),
         "TMPDIR": str(demo_home / "tmp"),  # every throwaway folder of the demo (Chromium's profile too) lives here
@@ -50,7 +51,22 @@ def test_every_symbol_reaches_gold_fresh(demo_run: subprocess.CompletedProcess[s
     assert demo_run.returncode == 0, (
         f"demo failed; see {ARTIFACTS / 'demo.log'}:\n{demo_run.stdout[-3000:]}{demo_run.stderr[-3000:]}"
     )
-    assert "demo: OK: gold for all 5 symbols" in demo_run.stdout
+    assert "demo: OK: gold for all 15 symbols of 2 feeds, each with its feed" in demo_run.stdout
+
+
+def test_gold_has_every_symbol_of_both_feeds_each_with_its_feed(
+    demo_run: subprocess.CompletedProcess[str], demo_home: Path
+) -> None:
+    import duckdb
+
+    warehouse = demo_home / "warehouse" / "stocks_mds.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        quoted = set(conn.execute("select symbol, feed, feeds from common.gold_latest_kpis").fetchall())
+        traded = set(conn.execute("select distinct symbol, feed, feeds from common.gold_trades_1m").fetchall())
+        daily = set(conn.execute("select distinct symbol, feed from common.gold_daily_summary").fetchall())
+    assert {(symbol, "quotes", "quotes") for symbol in QUOTE_SYMBOLS} <= quoted
+    assert {(symbol, "trades", "trades") for symbol in TRADE_SYMBOLS} <= traded
+    assert {(symbol, "quotes") for symbol in QUOTE_SYMBOLS} <= daily
 
 
 def test_dashboard_renders_the_demo_warehouse(
@@ -66,8 +82,14 @@ def test_dashboard_renders_the_demo_warehouse(
     assert not app.exception
     shown = list(app.dataframe[0].value["symbol"])
     # every demo symbol, once; a stack reused from earlier demos may keep other symbols in its lake (MinIO)
-    assert set(SYMBOLS.split(",")) <= set(shown)
+    assert set(QUOTE_SYMBOLS) <= set(shown)
     assert len(shown) == len(set(shown))
+    assert set(TRADE_SYMBOLS) <= set(app.dataframe[-1].value["symbol"])
+    assert {"all", "quotes", "trades"} <= set(app.radio[0].options)
+    app.radio[0].set_value("trades").run()
+    assert not app.exception
+    assert set(TRADE_SYMBOLS) <= set(app.dataframe[-1].value["symbol"])
+    assert not set(QUOTE_SYMBOLS) & set(app.dataframe[0].value["symbol"])
 
 
 def test_the_demo_leaves_no_process_behind(demo_run: subprocess.CompletedProcess[str], demo_home: Path) -> None:

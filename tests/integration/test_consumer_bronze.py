@@ -281,13 +281,13 @@ def consumer_env(stack_env: dict[str, str], kafka_topic: str, s3_bucket: str) ->
     """Settings of a consumer on this test's topic and bucket, in a group of its own."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "CONSUMER_BOOTSTRAP_SERVERS": stack_env["DEVSTACK_KAFKA_BOOTSTRAP"],
+        "CONSUMER_KAFKA_BOOTSTRAP": stack_env["DEVSTACK_KAFKA_BOOTSTRAP"],
         "CONSUMER_TOPICS": kafka_topic,
         "CONSUMER_GROUP_ID": f"bronze-{uuid.uuid4().hex[:8]}",
-        "CONSUMER_S3_ENDPOINT": stack_env["DEVSTACK_S3_ENDPOINT"],
+        "CONSUMER_S3_ENDPOINT_URL": stack_env["DEVSTACK_S3_ENDPOINT"],
         "CONSUMER_S3_REGION": stack_env.get("DEVSTACK_S3_REGION", "us-east-1"),
-        "CONSUMER_S3_ACCESS_KEY": stack_env["DEVSTACK_S3_ACCESS_KEY"],
-        "CONSUMER_S3_SECRET_KEY": stack_env["DEVSTACK_S3_SECRET_KEY"],
+        "CONSUMER_S3_ACCESS_KEY_ID": stack_env["DEVSTACK_S3_ACCESS_KEY"],
+        "CONSUMER_S3_SECRET_ACCESS_KEY": stack_env["DEVSTACK_S3_SECRET_KEY"],
         "CONSUMER_BUCKET": s3_bucket,
         "CONSUMER_SESSION_TIMEOUT_MS": "6000",
         "CONSUMER_S3_TIMEOUT_SECONDS": "5",

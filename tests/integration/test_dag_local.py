@@ -1,6 +1,7 @@
 """The DAG in local mode, run by Airflow itself (`airflow dags test`) against the local stack: bronze objects in
 MinIO (written with the consumer's own naming and encoding) -> the real loader -> DuckDB -> the real dbt build ->
-the freshness check. A second run loads nothing new and leaves the tables as they were."""
+the freshness check. A second run loads nothing new and leaves the tables as they were. Then the second DAG,
+static_to_snowflake: reference CSVs in the bucket -> stockfeed-load-static -> the company tables."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import duckdb
 import pytest
 
 from stockfeed_consumer.encoding import encode_object
-from stockfeed_consumer.keys import object_key
+from stockfeed_contracts.lake import bronze_key
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -40,12 +41,16 @@ def quotes(now: int) -> list[dict[str, Any]]:
     return rows
 
 
+COMPANY_STOCKS_CSV = "symbol,company_name,sector,p_e_ratio\nAAPL,Apple Inc.,Technology,29.5\nMSFT,,Technology,35\n"
+COMPANY_REVIEWS_CSV = 'symbol,company_name,review\nAAPL,Apple Inc.,"4.5/5 - Great team, very supportive"\n'
+
+
 def write_bronze(s3: Any, bucket: str, rows: list[dict[str, Any]]) -> int:
     """Objects of 12 records each, as the consumer names them: (topic, partition 0, first offset)."""
     objects = 0
     for first in range(0, len(rows), 12):
         batch = [json.dumps(row).encode() for row in rows[first : first + 12]]
-        key = object_key("bronze", TOPIC, 0, first, int(rows[first]["fetched_at"] * 1000))
+        key = bronze_key("bronze", TOPIC, 0, first, int(rows[first]["fetched_at"] * 1000))
         s3.put_object(Bucket=bucket, Key=key, Body=encode_object(batch, 6))
         objects += 1
     return objects
@@ -72,9 +77,11 @@ def airflow_env(tmp_path: Path, stack_env: dict[str, str], bucket: str, warehous
     }
 
 
-def run_dag(env: dict[str, str], logical_date: str) -> subprocess.CompletedProcess[str]:
+def run_dag(
+    env: dict[str, str], logical_date: str, dag_id: str = "minio_to_snowflake_stream"
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(AIRFLOW), "dags", "test", "minio_to_snowflake_stream", logical_date],
+        [str(AIRFLOW), "dags", "test", dag_id, logical_date],
         env=env, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
 
@@ -108,3 +115,18 @@ def test_dag_loads_builds_and_a_second_run_loads_nothing(
     second = run_dag(env, "2026-11-27T10:01:00+00:00")
     assert second.returncode == 0, (second.stdout + second.stderr)[-4000:]
     assert counts(warehouse) == after_first, "nothing new in the bucket: nothing new in any table"
+
+    # The original's second DAG: reference CSVs from a bucket -> stockfeed-load-static -> the company tables.
+    # (Re-running with the same files changes nothing: services/loader/tests/test_static.py, and on fakesnow in
+    # tests/integration/test_dbt_build.py.)
+    s3.put_object(Bucket=s3_bucket, Key="reference/company_stocks.csv", Body=COMPANY_STOCKS_CSV.encode())
+    s3.put_object(Bucket=s3_bucket, Key="reference/company_reviews.csv", Body=COMPANY_REVIEWS_CSV.encode())
+    static_env = {**env, "LOADER_STATIC_SOURCE": f"s3://{s3_bucket}/reference"}
+    static = run_dag(static_env, "2026-11-27T00:00:00+00:00", "static_to_snowflake")
+    assert static.returncode == 0, (static.stdout + static.stderr)[-4000:]
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        companies = conn.execute("select symbol, p_e_ratio, reference_source from common.company_stocks").fetchall()
+        reviews = conn.execute("select symbol, rating, sentiment_score from common.company_reviews_cleaned").fetchall()
+    assert sorted(companies) == [("AAPL", 29.5, "company_stocks.csv"), ("MSFT", 35.0, "company_stocks.csv")]
+    assert [(symbol, rating) for symbol, rating, _ in reviews] == [("AAPL", 4.5)]
+    assert reviews[0][2] > 0

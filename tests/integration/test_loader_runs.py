@@ -2,7 +2,9 @@
 DuckDB (real, embedded) and the fakesnow server (a stand-in for Snowflake; the real snowflake-connector-python
 talks to it over HTTP, PUT uploads included).
 
-Shown here, for both targets: a run loads new objects and a second run loads nothing; 1,500 objects (more
+Shown here, for both targets: a run loads new objects and a second run loads nothing; with no topic
+configured, a run discovers every `topic=` directory of the bucket (three topics, then a fourth that appears),
+keeps a watermark per topic, and LOADER_TOPICS narrows it; 1,500 objects (more
 than one 1,000-key listing page) all load; a run SIGKILLed between staging and COPY, or between COPY and the
 ledger write (DuckDB also: just before COMMIT), is re-run and every record is in raw exactly once; a
 malformed object is quarantined with its reason and the others load. DuckDB only (target-independent key
@@ -228,8 +230,8 @@ def run_loader(stack_env: dict[str, str], bucket: str, target: Target, *args: st
         LOADER_BUCKET=bucket,
         LOADER_PREFIXES=PREFIX,
         **target.env,
-        **extra_env,
     )
+    env.update(extra_env)  # may override the above (LOADER_PREFIXES="" switches to topic discovery)
     done = subprocess.run(
         [sys.executable, "-m", "stockfeed_loader", *args],
         env=env,
@@ -276,6 +278,62 @@ def test_a_run_loads_new_objects_and_a_second_run_nothing(
     third = run_loader(stack_env, s3_bucket, target)
     assert (third.returncode, third.summary["loaded"], third.summary["rows"]) == (0, "2", "6"), third.stderr
     assert_exactly_once(target, expected)
+
+
+def topic_key(topic: str, hour: int, partition: int, offset: int) -> str:
+    """A key of `topic` in the contract's layout (stockfeed_contracts.lake builds it, as the consumer does)."""
+    from datetime import UTC, datetime
+
+    from stockfeed_contracts.lake import DEFAULT_PREFIX, bronze_key
+
+    moment = datetime(2024, 5, 1, hour, tzinfo=UTC)
+    return bronze_key(DEFAULT_PREFIX, topic, partition, offset, int(moment.timestamp() * 1000))
+
+
+def test_every_topic_under_the_prefix_is_discovered_and_has_its_own_watermark(
+    s3: Any, s3_bucket: str, stack_env: dict[str, str], target: Target
+) -> None:
+    """Three topics in one bucket, no topic configured: one run loads them all; a fourth appears and is loaded."""
+    topics = {"stock-quotes": 3, "stock-trades": 5, "feed-x": 2}  # last hour holding objects, per topic
+    keys = {
+        t: [topic_key(t, hour, p, 10 * hour) for hour in range(1, last + 1) for p in (0, 1)]
+        for t, last in topics.items()
+    }
+    expected: dict[str, list[Record]] = {}
+    for topic_keys in keys.values():
+        expected |= put_quotes(s3, s3_bucket, topic_keys)
+    s3.put_object(Bucket=s3_bucket, Key=f"dead-letter/{keys['feed-x'][0]}", Body=ndjson_gz([{"bad": 1}]))
+
+    first = run_loader(stack_env, s3_bucket, target, LOADER_PREFIXES="")  # discovery: the default
+    assert first.returncode == 0, first.stderr
+    assert (first.summary["loaded"], first.summary["rows"]) == (str(len(expected)), str(3 * len(expected)))
+    assert_exactly_once(target, expected)
+
+    def watermarks() -> dict[str, str]:
+        ledger = target.qualified("BRONZE_LOAD_LEDGER")
+        statement = f"SELECT object_key FROM {ledger}"
+        by_topic: dict[str, str] = {}
+        for (key,) in target.query(statement):
+            topic = key.split("/")[1].removeprefix("topic=")
+            by_topic[topic] = max(by_topic.get(topic, ""), key)
+        return by_topic
+
+    assert watermarks() == {topic: max(topic_keys) for topic, topic_keys in keys.items()}
+
+    # a new feed's topic, and a new object of one old topic: the next run loads exactly those
+    added = put_quotes(s3, s3_bucket, [topic_key("new-feed", 1, 0, 0), topic_key("stock-quotes", 4, 0, 40)])
+    expected |= added
+    second = run_loader(stack_env, s3_bucket, target, LOADER_PREFIXES="")
+    assert (second.returncode, second.summary["loaded"], second.summary["rows"]) == (0, "2", "6"), second.stderr
+    assert_exactly_once(target, expected)
+    assert watermarks()["new-feed"] == topic_key("new-feed", 1, 0, 0)
+    assert watermarks()["stock-quotes"] == topic_key("stock-quotes", 4, 0, 40)
+
+    # an allow-list narrows discovery: only the listed topic's new object loads
+    put_quotes(s3, s3_bucket, [topic_key("feed-x", 5, 0, 50), topic_key("stock-trades", 6, 0, 60)])
+    third = run_loader(stack_env, s3_bucket, target, LOADER_PREFIXES="", LOADER_TOPICS="feed-x")
+    assert (third.returncode, third.summary["loaded"]) == (0, "1"), third.stderr
+    assert watermarks()["stock-trades"] == max(keys["stock-trades"])
 
 
 @pytest.fixture(scope="module")

@@ -88,3 +88,37 @@ def test_faults_are_survived_and_counted(simulator_factory, kafka_bootstrap, kaf
     assert summary.published == summary.delivered == len(records) > 20
     assert summary.failed == summary.undelivered == 0
     assert len({(r.value["symbol"], r.value["t"]) for r in records}) == len(records)
+
+
+@pytest.mark.timeout(120)
+def test_a_time_ahead_of_the_clock_is_malformed_and_never_hides_later_quotes(
+    simulator_factory, kafka_bootstrap, kafka_topic, tmp_path
+):
+    # Every answer first carries t in milliseconds (far ahead of the clock); then the simulator answers honestly.
+    simulator = simulator_factory(**FAST_PLAN, future_t_share=1.0)
+    symbols = SYMBOLS[:3]
+    settings = {
+        "api_url": simulator.api_url,
+        "kafka_bootstrap": kafka_bootstrap,
+        "quotes_topic": kafka_topic,
+        "symbols": symbols,
+        "plan_calls_per_minute": 900,
+    }
+    with producer_process(settings, tmp_path / "producer.log") as producer:
+        wait_until(
+            lambda: producer.metrics().value("stockfeed_producer_malformed_responses_total", kind="quote_time_ahead")
+            >= 2 * len(symbols),
+            timeout=30,
+            what="answers with a future t counted as malformed",
+        )
+        assert producer.metrics().total("stockfeed_producer_messages_delivered_total") == 0
+        simulator.set_faults(future_t_share=0)
+        wait_until(
+            lambda: {r.value["symbol"] for r in read_topic(kafka_bootstrap, kafka_topic)} == set(symbols),
+            timeout=30,
+            what="every symbol's honest quote, despite the future t seen before",
+        )
+        served = simulator.stats()["rest"]["outcomes"]
+        assert producer.terminate() == 0
+    assert served.get("future_t", 0) >= 2 * len(symbols), served
+    assert all(r.value["t"] < time.time() + 300 for r in read_topic(kafka_bootstrap, kafka_topic))

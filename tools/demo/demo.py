@@ -2,7 +2,10 @@
 
 simulator (or Finnhub) -> producer (quotes + trades) -> Kafka -> consumer -> MinIO -> Airflow (local mode,
 every minute: loader -> DuckDB or Snowflake, dbt build) -> dashboard. Ctrl-C stops everything it started.
-DEMO_SECONDS=N stops after N seconds and exits non-zero unless every symbol reached gold, fresh.
+Two feeds by default, as two StockFeed-shaped configs (`demo_feeds`): `quotes` polls 10 symbols
+(DEMO_SYMBOLS), `trades` streams 5 others (DEMO_TRADE_SYMBOLS), each with its producer and topic.
+DEMO_SECONDS=N stops after N seconds and exits non-zero unless every symbol of every feed reached gold (with its
+feed), fresh.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -20,9 +24,35 @@ import screenshot
 from progress import Warehouse, read_warehouse, scrape
 from supervisor import Component, Supervisor
 
+from stockfeed_contracts import envs
+from stockfeed_contracts.lake import QUOTES_TOPIC, TRADES_TOPIC
+
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv" / "bin"
-DEFAULT_SYMBOLS = "AAPL,MSFT,GOOGL,AMZN,NVDA,META,TSLA,JPM,V,NFLX"
+DEFAULT_SYMBOLS = "AAPL,MSFT,GOOGL,AMZN,NVDA,META,TSLA,JPM,V,NFLX"  # the quotes feed
+DEFAULT_TRADE_SYMBOLS = "AMD,INTC,ORCL,CRM,ADBE"  # the trades feed
+
+
+def demo_feeds(quote_symbols: str, trade_symbols: str) -> list[dict[str, Any]]:
+    """The demo's feeds, shaped like StockFeed resources (operator/crds/stockfeed.yaml): what a cluster would be
+    given with `kubectl apply`, run here as one producer per feed, one topic each."""
+    feeds = []
+    for name, mode, symbols, topic in (
+        ("quotes", "quotes", quote_symbols, QUOTES_TOPIC),
+        ("trades", "trades", trade_symbols, TRADES_TOPIC),
+    ):
+        if symbols.strip():
+            spec = {
+                "mode": mode,
+                "symbols": [s.strip() for s in symbols.split(",") if s.strip()],
+                "kafka": {"topic": topic},
+            }
+            feeds.append(
+                {"apiVersion": "stockfeed.dev/v1", "kind": "StockFeed", "metadata": {"name": name}, "spec": spec}
+            )
+    return feeds
+
+
 PORTS = {"simulator": 18080, "simulator_admin": 18081, "quotes": 18100, "trades": 18101, "consumer": 18102}
 
 
@@ -41,32 +71,32 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def plan(stack: dict[str, str], home: Path, symbols: str) -> tuple[list[Component], dict[str, str]]:
+def plan(stack: dict[str, str], home: Path, feeds: list[dict[str, Any]]) -> tuple[list[Component], dict[str, str]]:
     """Every process of the demo with its environment; pure apart from reading os.environ once."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PRODUCER_", "CONSUMER_", "LOADER_"))}
     finnhub_key = os.environ.get("FINNHUB_API_KEY")
     api_url = "https://finnhub.io/api/v1" if finnhub_key else f"http://127.0.0.1:{PORTS['simulator']}/api/v1"
-    producer_env = {
-        **base,
-        "PRODUCER_SYMBOLS": symbols,
-        "PRODUCER_FEED": "demo",
-        "PRODUCER_API_URL": api_url,
-        "PRODUCER_KAFKA_BOOTSTRAP": stack["DEVSTACK_KAFKA_BOOTSTRAP"],
-    }
+    kafka = stack["DEVSTACK_KAFKA_BOOTSTRAP"]
+
+    def producer_env(feed: dict[str, Any], port: int) -> dict[str, str]:
+        spec = feed["spec"]
+        rendered = envs.producer_env(mode=spec["mode"], feed=feed["metadata"]["name"], symbols=spec["symbols"],
+                                     kafka_bootstrap=kafka, topic=spec["kafka"]["topic"], api_url=api_url,
+                                     metrics_port=port)  # fmt: skip
+        return {**base, **rendered}
+
     if finnhub_key:
-        producer_env["PRODUCER_FINNHUB_API_KEY"] = finnhub_key
+        base = {**base, "PRODUCER_FINNHUB_API_KEY": finnhub_key}
     duckdb_path = home / "warehouse" / "stocks_mds.duckdb"
     s3 = {
         "endpoint": stack["DEVSTACK_S3_ENDPOINT"],
         "key": stack["DEVSTACK_S3_ACCESS_KEY"],
         "secret": stack["DEVSTACK_S3_SECRET_KEY"],
     }
-    loader_env = {
-        "LOADER_S3_ENDPOINT_URL": s3["endpoint"],
-        "LOADER_S3_ACCESS_KEY_ID": s3["key"],
-        "LOADER_S3_SECRET_ACCESS_KEY": s3["secret"],
-        "LOADER_PREFIXES": "bronze/topic=stock-quotes/,bronze/topic=stock-trades/",
-        "LOADER_DUCKDB_PATH": str(duckdb_path),
+    region = stack.get("DEVSTACK_S3_REGION", "us-east-1")
+    loader_env = {  # every topic under bronze/ is discovered: both producers' topics load with no list here
+        **envs.loader_env(s3_endpoint_url=s3["endpoint"], s3_region=region, duckdb_path=str(duckdb_path)),
+        **envs.s3_credentials_env(envs.LOADER, s3["key"], s3["secret"]),
     }
     airflow_home = home / "airflow"
     airflow_env = {
@@ -98,32 +128,28 @@ def plan(stack: dict[str, str], home: Path, symbols: str) -> tuple[list[Componen
                 health_url=f"http://127.0.0.1:{PORTS['simulator']}/healthz",
             )
         )  # fmt: skip
+    for feed in feeds:  # one producer per feed; its metrics port by the feed's mode (one feed of each here)
+        port = PORTS[feed["spec"]["mode"]]
+        components.append(
+            Component(
+                f"producer-{feed['metadata']['name']}",
+                [str(VENV / "stockfeed-producer")],
+                producer_env(feed, port),
+                health_url=f"http://127.0.0.1:{port}/healthz",
+            )
+        )
+    topics = sorted({feed["spec"]["kafka"]["topic"] for feed in feeds})
     components += [
-        Component(
-            "producer-quotes",
-            [str(VENV / "stockfeed-producer")],
-            {**producer_env, "PRODUCER_MODE": "quotes", "PRODUCER_METRICS_PORT": str(PORTS["quotes"])},
-            health_url=f"http://127.0.0.1:{PORTS['quotes']}/healthz",
-        ),
-        Component(
-            "producer-trades",
-            [str(VENV / "stockfeed-producer")],
-            {**producer_env, "PRODUCER_MODE": "trades", "PRODUCER_METRICS_PORT": str(PORTS["trades"])},
-            health_url=f"http://127.0.0.1:{PORTS['trades']}/healthz",
-        ),
         Component(
             "consumer",
             [str(VENV / "stockfeed-consumer")],
             {
                 **base,
-                "CONSUMER_BOOTSTRAP_SERVERS": stack["DEVSTACK_KAFKA_BOOTSTRAP"],
-                "CONSUMER_TOPICS": "stock-quotes,stock-trades",
-                "CONSUMER_S3_ENDPOINT": s3["endpoint"],
-                "CONSUMER_S3_ACCESS_KEY": s3["key"],
-                "CONSUMER_S3_SECRET_KEY": s3["secret"],
+                **envs.consumer_env(kafka_bootstrap=kafka, topics=topics,
+                                    s3_endpoint_url=s3["endpoint"], s3_region=region,
+                                    metrics_host="127.0.0.1", metrics_port=PORTS["consumer"]),
+                **envs.s3_credentials_env(envs.CONSUMER, s3["key"], s3["secret"]),
                 "CONSUMER_MAX_AGE_SECONDS": "10",  # small batches keep the demo's gold within a minute or two
-                "CONSUMER_METRICS_HOST": "127.0.0.1",
-                "CONSUMER_METRICS_PORT": str(PORTS["consumer"]),
             },
             health_url=f"http://127.0.0.1:{PORTS['consumer']}/healthz",
         ),
@@ -163,7 +189,9 @@ def progress_line(started: float, warehouse: Warehouse | None) -> str:
 
 def main() -> int:
     seconds = env_int("DEMO_SECONDS", 0)
-    symbols = os.environ.get("DEMO_SYMBOLS", DEFAULT_SYMBOLS)
+    feeds = demo_feeds(
+        os.environ.get("DEMO_SYMBOLS", DEFAULT_SYMBOLS), os.environ.get("DEMO_TRADE_SYMBOLS", DEFAULT_TRADE_SYMBOLS)
+    )
     home = Path(os.environ.get("DEMO_HOME") or REPO / ".devstack" / "demo")
     stack_env_file = REPO / ".devstack" / "env"
     # The local stack (idempotent: a no-op when it is up already).
@@ -172,7 +200,7 @@ def main() -> int:
     stack = read_env_file(stack_env_file)
     if "DEVSTACK_KAFKA_BOOTSTRAP" not in stack or "DEVSTACK_S3_ENDPOINT" not in stack:
         sys.exit("demo: the local stack is not up (make demo starts it; or run `make devstack-up`)")
-    components, info = plan(stack, home, symbols)
+    components, info = plan(stack, home, feeds)
     supervisor = Supervisor(home / "logs")
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
@@ -209,7 +237,7 @@ def main() -> int:
     finally:
         supervisor.stop_all()
     if seconds:
-        return verdict([w for _, w in recent], len(symbols.split(",")))
+        return verdict([w for _, w in recent], feeds)
     return 0
 
 
@@ -227,18 +255,26 @@ def take_screenshot(url: str, target: Path) -> None:
         print(f"screenshot of the dashboard: {target}", flush=True)
 
 
-def verdict(recent: list[Warehouse], symbol_count: int) -> int:
-    """Every symbol in gold, and gold refreshed within 2 minutes of the quotes: freshness right after the last
-    minute's DAG run (the smallest in the last 90 s of samples), since it grows between runs by design."""
-    have = max((w.gold_symbols for w in recent), default=0)
-    if have < symbol_count:
-        print(f"demo: FAILED: gold rows for {have} of {symbol_count} symbols", file=sys.stderr)
+def verdict(recent: list[Warehouse], feeds: list[dict[str, Any]]) -> int:
+    """Every symbol of every feed in gold with its feed (quotes in gold_kpi, trades in gold_trades_1m), and gold
+    refreshed within 2 minutes of the quotes: freshness right after the last minute's DAG run (the smallest in
+    the last 90 s of samples), since it grows between runs by design."""
+    wanted = {(feed["metadata"]["name"], symbol) for feed in feeds for symbol in feed["spec"]["symbols"]}
+    seen = frozenset().union(*(w.feed_symbols for w in recent))
+    symbol_count = len(wanted)
+    if missing := sorted(wanted - seen):
+        have = symbol_count - len(missing)
+        shown = ", ".join(f"{symbol} ({feed})" for feed, symbol in missing)
+        print(f"demo: FAILED: gold rows for {have} of {symbol_count} symbols; missing {shown}", file=sys.stderr)
         return 1
     freshness = [w.freshness_seconds for w in recent if w.freshness_seconds is not None]
     if not freshness or min(freshness) > 120:
         print(f"demo: FAILED: gold freshness {min(freshness, default=None)}s > 120s", file=sys.stderr)
         return 1
-    print(f"demo: OK: gold for all {symbol_count} symbols, freshness {min(freshness):.0f}s after the last refresh")
+    print(
+        f"demo: OK: gold for all {symbol_count} symbols of {len(feeds)} feeds, each with its feed, "
+        f"freshness {min(freshness):.0f}s after the last refresh"
+    )
     return 0
 
 

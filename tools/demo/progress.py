@@ -31,6 +31,8 @@ class Warehouse:
     silver: int
     gold_symbols: int
     freshness_seconds: float | None  # now - newest quote time visible in gold_kpi
+    # (feed, symbol) of every symbol in gold: quote feeds' latest KPIs, trade feeds' minutes
+    feed_symbols: frozenset[tuple[str, str]] = frozenset()
 
 
 def read_warehouse(duckdb_path: Path, attempts: int = 5) -> Warehouse | None:
@@ -62,9 +64,16 @@ def _counts(conn: object) -> Warehouse:
 
     # market_timestamp is a plain UTC timestamp (quote time t); epoch() reads it as UTC.
     newest = scalar("select epoch(max(market_timestamp)) from common.gold_kpi")
+    try:
+        pairs = conn.execute(
+            "select feed, symbol from common.gold_kpi union select feed, symbol from common.gold_trades_1m"
+        ).fetchall()
+    except duckdb.Error:  # no gold yet, or a warehouse built before gold had lineage columns
+        pairs = []
     return Warehouse(
         raw=int(scalar("select count(*) from common.bronze_stock_quotes_raw") or 0),
         silver=int(scalar("select count(*) from common.silver_clean_stock_quotes") or 0),
         gold_symbols=int(scalar("select count(distinct symbol) from common.gold_kpi") or 0),
         freshness_seconds=None if newest is None else time.time() - newest,
+        feed_symbols=frozenset((str(feed), str(symbol)) for feed, symbol in pairs if feed is not None),
     )

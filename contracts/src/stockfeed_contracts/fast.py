@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Union
 
 import msgspec
 
+from stockfeed_contracts.lake import anchored_pattern
 from stockfeed_contracts.validate import SCHEMA_VERSIONS, ContractError, load_schema
 
 TAG_FIELD = "schema_version"
@@ -29,13 +30,6 @@ TRANSLATED = frozenset({
 OBJECT_KEYWORDS = frozenset({"type", "required", "properties", "additionalProperties"})
 NUMERIC_BOUNDS = {"minimum": "ge", "exclusiveMinimum": "gt", "maximum": "le", "exclusiveMaximum": "lt"}
 STRING_BOUNDS = {"minLength": "min_length", "maxLength": "max_length"}
-
-
-def anchored_pattern(pattern: str) -> str:
-    """JSON Schema's `$` as the full validator reads it: end of string (`\\Z`), not "before a final newline"."""
-    if pattern.endswith("$") and not pattern.endswith("\\$"):
-        return pattern[:-1] + "\\Z"
-    return pattern
 
 
 def _unknown(keywords: set[str], where: str) -> None:
@@ -120,6 +114,6 @@ def accepts_json(raw: bytes, expected: str | None = None) -> bool:
     decoder, versions = _decoder()
     try:
         document = decoder.decode(raw)
-    except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bytes that are not UTF-8
+    except (ValueError, RecursionError):  # msgspec.DecodeError, UnicodeDecodeError (not UTF-8), deep nesting
         return False
     return expected is None or versions[type(document)] == expected

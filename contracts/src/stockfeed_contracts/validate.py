@@ -8,8 +8,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import fastjsonschema
-
 QUOTE_V1 = "quote.v1"
 TRADE_V1 = "trade.v1"
 SCHEMA_VERSIONS = (QUOTE_V1, TRADE_V1)
@@ -31,6 +29,8 @@ def load_schema(version: str) -> dict[str, Any]:
 
 @cache
 def _validator(version: str) -> Callable[[Any], Any]:
+    import fastjsonschema  # here, not at the top: the lake's names and rules need no validator
+
     return fastjsonschema.compile(load_schema(version))
 
 
@@ -46,9 +46,12 @@ def reason_invalid(message: object, expected: str | None = None) -> str | None:
         return f"unknown schema_version {version!r}"
     if expected is not None and version != expected:
         return f"schema_version {version!r}, expected {expected!r}"
+    validate = _validator(version)
+    from fastjsonschema import JsonSchemaValueException
+
     try:
-        _validator(version)(message)
-    except fastjsonschema.JsonSchemaValueException as error:
+        validate(message)
+    except JsonSchemaValueException as error:
         return f"{version}: {error.message}"
     return None
 

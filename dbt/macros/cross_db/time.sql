@@ -83,3 +83,21 @@
 {% macro default__iso_week(date_expr) -%}
   {{ exceptions.raise_compiler_error("iso_week: no implementation for adapter " ~ adapter.type()) }}
 {%- endmacro %}
+
+
+{#- The current time as UNIX seconds (a number), for comparing raw epochs without converting them. -#}
+{% macro utc_now_epoch() -%}
+  {{ return(adapter.dispatch('utc_now_epoch', 'stockfeed')()) }}
+{%- endmacro %}
+
+{% macro duckdb__utc_now_epoch() -%}
+  epoch(current_timestamp)
+{%- endmacro %}
+
+{% macro snowflake__utc_now_epoch() -%}
+  date_part(epoch_second, current_timestamp())
+{%- endmacro %}
+
+{% macro default__utc_now_epoch() -%}
+  {{ exceptions.raise_compiler_error("utc_now_epoch: no implementation for adapter " ~ adapter.type()) }}
+{%- endmacro %}

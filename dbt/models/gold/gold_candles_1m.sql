@@ -8,6 +8,8 @@
 -- whose quote time falls in the minute, not of every trade (quotes are polled, so extremes between polls are
 -- missed; trade candles come from gold_trades_1m). Incremental: the minutes that received new quotes are
 -- recomputed from all of their quotes, so late quotes correct a candle instead of duplicating it.
+-- Lineage: feed and source of the closing quote; feeds = the feeds whose quotes (silver's winning copies) made
+-- the candle, distinct, sorted, comma-separated.
 
 with quotes as (
     select
@@ -15,6 +17,8 @@ with quotes as (
         {{ dbt.date_trunc('minute', 'market_timestamp') }} as candle_minute,
         market_timestamp,
         current_price,
+        feed,
+        source,
         loaded_at
     from {{ ref('silver_clean_stock_quotes') }}
 ),
@@ -51,7 +55,10 @@ candles as (
         count(*) as quote_count,
         min(market_timestamp) as first_quote_at,
         max(market_timestamp) as last_quote_at,
-        max(loaded_at) as last_loaded_at
+        max(loaded_at) as last_loaded_at,
+        max_by(feed, market_timestamp) as close_feed,
+        max_by(source, market_timestamp) as close_source,
+        {{ sorted_distinct_list('feed') }} as feeds
     from quotes_in_scope
     group by symbol, candle_minute
 )
@@ -67,5 +74,8 @@ select
     cast(quote_count as bigint) as quote_count,
     cast(first_quote_at as {{ dbt.type_timestamp() }}) as first_quote_at,
     cast(last_quote_at as {{ dbt.type_timestamp() }}) as last_quote_at,
-    cast(last_loaded_at as {{ dbt.type_timestamp() }}) as last_loaded_at
+    cast(last_loaded_at as {{ dbt.type_timestamp() }}) as last_loaded_at,
+    cast(close_feed as varchar) as feed,
+    cast(close_source as varchar) as source,
+    cast(feeds as varchar) as feeds
 from candles

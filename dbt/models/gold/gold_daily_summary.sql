@@ -9,6 +9,7 @@
 -- quote fields (o, pc, h, l of the day's last quote), widened by the observed prices; close is the last price.
 -- realized_volatility_1m: sample standard deviation of the log returns between consecutive 1-minute candle
 -- closes of the day (not annualised). Incremental: days that received new quotes are recomputed whole.
+-- Lineage: feed and source of the day's last quote; feeds = the feeds whose quotes made the day (as candles).
 
 with quotes as (
     select
@@ -20,6 +21,8 @@ with quotes as (
         day_low,
         day_open,
         prev_close,
+        feed,
+        source,
         loaded_at
     from {{ ref('silver_clean_stock_quotes') }}
 ),
@@ -60,7 +63,10 @@ day_quotes as (
         count(*) as quote_count,
         min(market_timestamp) as first_quote_at,
         max(market_timestamp) as last_quote_at,
-        max(loaded_at) as last_loaded_at
+        max(loaded_at) as last_loaded_at,
+        max_by(feed, market_timestamp) as close_feed,
+        max_by(source, market_timestamp) as close_source,
+        {{ sorted_distinct_list('feed') }} as feeds
     from quotes_in_scope
     group by symbol, trade_date
 ),
@@ -116,7 +122,10 @@ select
     cast(day_volatility.realized_volatility_1m as double) as realized_volatility_1m,
     cast(day_quotes.first_quote_at as {{ dbt.type_timestamp() }}) as first_quote_at,
     cast(day_quotes.last_quote_at as {{ dbt.type_timestamp() }}) as last_quote_at,
-    cast(day_quotes.last_loaded_at as {{ dbt.type_timestamp() }}) as last_loaded_at
+    cast(day_quotes.last_loaded_at as {{ dbt.type_timestamp() }}) as last_loaded_at,
+    cast(day_quotes.close_feed as varchar) as feed,
+    cast(day_quotes.close_source as varchar) as source,
+    cast(day_quotes.feeds as varchar) as feeds
 from day_quotes
 left join day_volatility
     on day_quotes.symbol = day_volatility.symbol

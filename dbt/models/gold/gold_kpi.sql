@@ -10,6 +10,10 @@ select
     cast(day_open as double) as day_open,
     cast(prev_close as double) as prev_close,
     cast(market_timestamp as {{ dbt.type_timestamp() }}) as market_timestamp,
-    cast(fetched_at as {{ dbt.type_timestamp() }}) as fetched_at
+    cast(fetched_at as {{ dbt.type_timestamp() }}) as fetched_at,
+    -- lineage: the feed and source of the quote's winning copy, and every feed that saw it (silver's rule)
+    cast(feed as varchar) as feed,
+    cast(source as varchar) as source,
+    cast(feeds as varchar) as feeds
 from {{ ref('silver_clean_stock_quotes') }}
 qualify row_number() over (partition by symbol order by t desc) = 1

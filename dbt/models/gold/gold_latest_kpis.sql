@@ -70,7 +70,10 @@ select
         {{ dbt.datediff('latest.market_timestamp', 'as_of.built_at', 'second') }} > {{ var('stale_after_seconds') }}
         as boolean
     ) as is_stale,
-    cast(as_of.built_at as {{ dbt.type_timestamp() }}) as as_of
+    cast(as_of.built_at as {{ dbt.type_timestamp() }}) as as_of,
+    cast(latest.feed as varchar) as feed,
+    cast(latest.source as varchar) as source,
+    cast(latest.feeds as varchar) as feeds
 from latest
 cross join as_of
 left join indicators

@@ -7,6 +7,8 @@
 -- Grain: one row per (symbol, trade_minute) with at least one trade: traded volume, trade count, VWAP
 -- (sum(price * volume) / sum(volume); NULL for a minute of zero-volume prints) and the trade-price candle.
 -- Empty while no trades are streamed. Incremental like gold_candles_1m: touched minutes are recomputed.
+-- Lineage: feed and source of the minute's closing trade; feeds = every feed of the minute's trades (silver keeps
+-- one copy of a trade whatever the feed), distinct, sorted, comma-separated.
 
 with trades as (
     select
@@ -16,6 +18,8 @@ with trades as (
         trade_ms,
         price,
         volume,
+        feed,
+        source,
         loaded_at
     from {{ ref('silver_clean_trades') }}
 ),
@@ -61,7 +65,10 @@ per_minute as (
         max(price) as high_price,
         min(price) as low_price,
         max(case when seq_from_close = 1 then price end) as close_price,
-        max(loaded_at) as last_loaded_at
+        max(loaded_at) as last_loaded_at,
+        max(case when seq_from_close = 1 then feed end) as close_feed,
+        max(case when seq_from_close = 1 then source end) as close_source,
+        {{ sorted_distinct_list('feed') }} as feeds
     from ordered
     group by symbol, trade_minute
 )
@@ -77,5 +84,8 @@ select
     cast(high_price as double) as high_price,
     cast(low_price as double) as low_price,
     cast(close_price as double) as close_price,
-    cast(last_loaded_at as {{ dbt.type_timestamp() }}) as last_loaded_at
+    cast(last_loaded_at as {{ dbt.type_timestamp() }}) as last_loaded_at,
+    cast(close_feed as varchar) as feed,
+    cast(close_source as varchar) as source,
+    cast(feeds as varchar) as feeds
 from per_minute

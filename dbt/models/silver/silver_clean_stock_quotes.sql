@@ -4,8 +4,14 @@
 -- Grain: one row per quote, natural key (symbol, t) — t is Finnhub's quote time, which only advances when the
 -- quote changes, so a quote polled five times or delivered twice is still one row here. The first sighting
 -- (earliest fetched_at) is kept and never overwritten by later copies.
+-- Several feeds (StockFeeds) may quote the same symbol: still one row per (symbol, t) whatever the feed. The
+-- values (and `feed`, `source`) are those of the first sighting across feeds (earliest fetched_at, then
+-- loaded_at, object_key, feed); `feeds` lists the feeds that saw the quote in the run that stored it (sorted,
+-- comma-separated). A copy from another feed arriving in a later run is ignored like any other copy, so a
+-- stored row never changes (see dbt/README.md, "Several feeds").
 -- Cleaned and rounded as the original: prices and change to cents, percent change to 4 places. Zero quotes
--- (Finnhub's answer for an unknown symbol: c = 0, t = 0) and rows without a price or time are dropped.
+-- (Finnhub's answer for an unknown symbol: c = 0, t = 0) and rows without a price or time are dropped; rows with
+-- times bronze refused to convert are left to bronze_quarantine.
 
 with new_rows as (
     select *
@@ -39,14 +45,24 @@ cleaned as (
     where current_price > 0
       and t > 0
       and nullif(trim(symbol), '') is not null
+      and quarantine_reason is null  -- unconvertible times: see bronze_quarantine
+),
+
+feeds_seen as (
+    select symbol, t, {{ sorted_distinct_list('feed') }} as feeds
+    from cleaned
+    group by symbol, t
 ),
 
 first_sighting as (
-    select *
+    select cleaned.*, feeds_seen.feeds
     from cleaned
+    inner join feeds_seen
+        on cleaned.symbol = feeds_seen.symbol
+        and cleaned.t = feeds_seen.t
     qualify row_number() over (
-        partition by symbol, t
-        order by fetched_at nulls last, loaded_at, object_key
+        partition by cleaned.symbol, cleaned.t
+        order by cleaned.fetched_at nulls last, cleaned.loaded_at, cleaned.object_key, cleaned.feed nulls last
     ) = 1
 )
 
@@ -64,6 +80,7 @@ select
     fetched_at,
     source,
     feed,
+    feeds,
     object_key,
     loaded_at
 from first_sighting as batch

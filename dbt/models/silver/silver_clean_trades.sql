@@ -39,6 +39,7 @@ cleaned as (
       and volume >= 0
       and trade_ms > 0
       and nullif(trim(symbol), '') is not null
+      and quarantine_reason is null  -- unconvertible times: see bronze_quarantine
 ),
 
 first_sighting as (

@@ -22,6 +22,18 @@ def test_latest_kpis_and_movers(warehouse: Path) -> None:
     assert movers[["side", "symbol"]].values.tolist() == [["gainer", "AAPL"], ["loser", "TSLA"]]
 
 
+def test_feed_filter_matches_whole_feed_names_in_the_feeds_list(warehouse: Path) -> None:
+    reader = DuckDBReader(str(warehouse))
+    assert list(reader.frame(queries.feeds("COMMON"))["feed"]) == ["quotes", "quotes-eu", "trades"]
+    assert list(reader.frame(queries.latest_kpis("COMMON", "quotes"))["symbol"]) == ["AAPL", "MSFT"]
+    assert list(reader.frame(queries.latest_kpis("COMMON", "quotes-e"))["symbol"]) == []
+    movers = reader.frame(queries.movers("COMMON", 1, "quotes-eu"))
+    assert movers[["side", "symbol"]].values.tolist() == [["gainer", "MSFT"], ["loser", "TSLA"]]
+    assert list(reader.frame(queries.latest_trades("COMMON", "trades"))["vwap"]) == [pytest.approx(180.2)]
+    with pytest.raises(ValueError, match="not a feed name"):
+        queries.latest_kpis("COMMON", "x' or 1=1 --")
+
+
 def test_candles_keep_the_last_minutes_in_order_with_sma(warehouse: Path) -> None:
     candles = DuckDBReader(str(warehouse)).frame(queries.candles("COMMON", "AAPL", 10))
     assert len(candles) == 10
@@ -30,7 +42,10 @@ def test_candles_keep_the_last_minutes_in_order_with_sma(warehouse: Path) -> Non
     assert last["sma_5"] == pytest.approx(candles["close_price"].iloc[-5:].mean())
 
 
-@pytest.mark.parametrize(("schema", "symbol"), [("common; drop table x", "AAPL"), ("COMMON", "AAPL' or '1'='1")])
+@pytest.mark.parametrize(
+    ("schema", "symbol"),
+    [("common; drop table x", "AAPL"), ("COMMON", "AAPL' or '1'='1"), ("COMMON", "AAPL\n")],  # the contracts' rule
+)
 def test_identifiers_are_checked_before_they_reach_sql(schema: str, symbol: str) -> None:
     with pytest.raises(ValueError, match="is not a"):
         queries.candles(schema, symbol, 5)

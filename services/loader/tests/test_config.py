@@ -26,11 +26,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def test_defaults_load_into_duckdb_from_the_quotes_directory() -> None:
+def test_defaults_load_into_duckdb_every_topic_under_bronze() -> None:
     settings = load_settings()
     assert settings.resolved_target is TargetKind.DUCKDB
     assert settings.bucket == "bronze-transactions"
-    assert settings.prefixes == ("bronze/topic=stock-quotes/",)
+    assert (settings.prefix, settings.topics, settings.prefixes) == ("bronze/", (), ())
     assert (settings.database, settings.schema_name, settings.table) == (
         "STOCKS_MDS",
         "COMMON",
@@ -41,6 +41,14 @@ def test_defaults_load_into_duckdb_from_the_quotes_directory() -> None:
 def test_prefixes_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOADER_PREFIXES", "a/topic=x/, b/topic=y/")
     assert load_settings().prefixes == ("a/topic=x/", "b/topic=y/")
+
+
+def test_topics_are_an_allow_list_of_kafka_topic_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOADER_TOPICS", "stock-quotes, stock-trades")
+    assert load_settings().topics == ("stock-quotes", "stock-trades")
+    monkeypatch.setenv("LOADER_TOPICS", "stock quotes")
+    with pytest.raises(ConfigError, match="LOADER_TOPICS"):
+        load_settings()
 
 
 def test_flags_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,3 +173,14 @@ def test_log_level_is_case_insensitive_and_checked(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("LOADER_LOG_LEVEL", "chatty")
     with pytest.raises(ConfigError, match="LOADER_LOG_LEVEL"):
         load_settings()
+
+
+def test_the_s3_access_key_id_also_comes_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from stockfeed_loader.config import s3_access_key_id
+
+    (tmp_path / "key-id").write_text("AKIAFILE\n")
+    monkeypatch.setenv("LOADER_S3_ACCESS_KEY_ID_FILE", str(tmp_path / "key-id"))
+    assert s3_access_key_id(load_settings()) == "AKIAFILE"
+    monkeypatch.setenv("LOADER_S3_ACCESS_KEY_ID", "AKIAENV")
+    with pytest.raises(ConfigError, match="LOADER_S3_ACCESS_KEY_ID or LOADER_S3_ACCESS_KEY_ID_FILE"):
+        s3_access_key_id(load_settings())

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
 from stockfeed_loader.keys import (
     KeyRange,
     ListedObject,
-    hour_of,
     is_loadable,
     listing_start,
     plan_batches,
@@ -42,13 +39,6 @@ def test_upper_bound_is_just_past_every_key_with_the_prefix() -> None:
 def test_empty_prefix_has_no_upper_bound() -> None:
     assert prefix_upper_bound("") is None
     assert KeyRange.for_prefix("") == KeyRange("", None)
-
-
-def test_hour_of_reads_the_date_and_hour_directories() -> None:
-    assert hour_of(key("2024-05-01", 7, 0, 0)) == (PREFIX, datetime(2024, 5, 1, 7))
-    assert hour_of("dt=2024-05-01/hour=07/x") == ("", datetime(2024, 5, 1, 7))
-    assert hour_of("bronze/other-layout/x.ndjson.gz") is None
-    assert hour_of(f"{PREFIX}dt=2024-13-01/hour=07/x") is None  # not a date
 
 
 def test_first_run_lists_everything() -> None:

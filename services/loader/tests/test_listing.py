@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from stockfeed_loader.listing import list_objects
+from stockfeed_loader.listing import list_objects, list_topics
 
 pytestmark = pytest.mark.unit
 
@@ -63,3 +63,34 @@ def test_etags_lose_their_quotes() -> None:
 
 def test_an_empty_prefix_lists_nothing() -> None:
     assert list(list_objects(PagedBucket([]), "b", "p/", None)) == []
+
+
+class DelimitedBucket(PagedBucket):
+    """Answers a delimited list_objects_v2 like S3: keys below the delimiter fold into CommonPrefixes, paged."""
+
+    def list_objects_v2(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(request)
+        prefix, delimiter = request["Prefix"], request["Delimiter"]
+        folded = sorted(
+            {prefix + k[len(prefix) :].split(delimiter, 1)[0] + delimiter for k in self.keys
+             if k.startswith(prefix) and delimiter in k[len(prefix) :]}
+        )  # fmt: skip
+        start = int(request.get("ContinuationToken", 0))
+        page = folded[start : start + request["MaxKeys"]]
+        answer: dict[str, Any] = {"CommonPrefixes": [{"Prefix": p} for p in page]}
+        answer["IsTruncated"] = start + len(page) < len(folded)
+        if answer["IsTruncated"]:
+            answer["NextContinuationToken"] = str(start + len(page))
+        return answer
+
+
+def test_topics_are_the_topic_directories_under_the_prefix_in_pages() -> None:
+    keys = [
+        f"bronze/topic=t{i:02d}/dt=2024-05-01/hour=0{h}/t{i:02d}+0+{h:020d}.ndjson.gz" for i in range(7) for h in (1, 2)
+    ]
+    keys += ["bronze/flat.ndjson.gz", "bronze/other/x.ndjson.gz", "dead-letter/topic=t99/x.ndjson.gz", "topic=root/x"]
+    bucket = DelimitedBucket(keys)
+    assert list_topics(bucket, "b", "bronze/", page_size=3) == [f"t{i:02d}" for i in range(7)]
+    assert [r["Prefix"] for r in bucket.requests] == ["bronze/topic="] * 3
+    assert all(r["Delimiter"] == "/" for r in bucket.requests)
+    assert list_topics(bucket, "b", "") == ["root"]

@@ -35,7 +35,7 @@ def run_convert(data: bytes, expected_schema: str | None = "quote.v1") -> tuple[
 
 
 def test_records_are_wrapped_verbatim_with_their_object_key() -> None:
-    lines = [json.dumps(quote(t)) for t in (1, 2, 3)]
+    lines = [json.dumps(quote(1714525200 + n)) for n in (1, 2, 3)]
     rows, staged = run_convert(gz("\n".join(lines) + "\n"))
     assert rows == 3
     for original, wrapped in zip(lines, staged, strict=True):
@@ -44,7 +44,7 @@ def test_records_are_wrapped_verbatim_with_their_object_key() -> None:
 
 
 def test_blank_lines_and_a_missing_final_newline_are_fine() -> None:
-    rows, staged = run_convert(gz(f"\n{json.dumps(quote(1))}\n\n{json.dumps(quote(2))}"))
+    rows, staged = run_convert(gz(f"\n{json.dumps(quote())}\n\n{json.dumps(quote(1714525201))}"))
     assert rows == 2
     assert len(staged) == 2
 
@@ -65,7 +65,7 @@ def test_truncated_gzip_is_rejected() -> None:
 
 
 def test_a_bad_json_line_names_its_line_number() -> None:
-    text = f"{json.dumps(quote(1))}\n{{not json\n{json.dumps(quote(3))}\n"
+    text = f"{json.dumps(quote())}\n{{not json\n{json.dumps(quote(1714525203))}\n"
     with pytest.raises(RejectedObjectError, match="line 2: bad JSON"):
         run_convert(gz(text))
 

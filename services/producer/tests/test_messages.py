@@ -48,6 +48,13 @@ def test_zero_or_null_quotes_are_empty(payload):
         {**GOOD, "c": -1.0},
         {**GOOD, "dp": "n/a"},
         {**GOOD, "c": float("nan")},
+        {**GOOD, "t": 946684799},  # before the contract's first second (2000-01-01)
+        {**GOOD, "t": 4102444800},  # 2100-01-01: the contract's end
+        {**GOOD, "t": 1700000000123},  # milliseconds by mistake
+        {**GOOD, "c": 1e9},
+        {**GOOD, "pc": float("inf")},
+        {**GOOD, "dp": 1e10},
+        {**GOOD, "d": -1e9 - 1},
         {key: value for key, value in GOOD.items() if key != "pc"},
     ],
 )
@@ -83,8 +90,8 @@ def test_trade_records_follow_the_contract():
     items = [
         GOOD_TRADE,
         {"s": "BRK.B", "p": 410, "t": 1700000000124, "v": 0.5},  # no conditions: c becomes null
-        {"s": "MSFT", "p": 1e-05, "t": 1, "v": 0, "c": None},
-        {"s": "X:Y-Z", "p": 123456789.125, "t": 2, "v": 1e20, "c": []},
+        {"s": "MSFT", "p": 1e-05, "t": 946684800000, "v": 0, "c": None},  # the contract's first millisecond
+        {"s": "X:Y-Z", "p": 999999999.125, "t": 4102444799999, "v": 999999999999.5, "c": []},  # its last
     ]
     records, unusable = encode_trades(items)
     assert unusable == 0
@@ -111,6 +118,12 @@ def test_trade_records_follow_the_contract():
         {**GOOD_TRADE, "p": "189.5"},
         {**GOOD_TRADE, "p": True},
         {**GOOD_TRADE, "t": 0},
+        {**GOOD_TRADE, "t": 1700000000},  # seconds where milliseconds are due
+        {**GOOD_TRADE, "t": 946684799999},
+        {**GOOD_TRADE, "t": 4102444800000},
+        {**GOOD_TRADE, "t": 10**19},
+        {**GOOD_TRADE, "p": 1e9},
+        {**GOOD_TRADE, "v": 1e12},
         {**GOOD_TRADE, "t": 1700000000123.5},
         {**GOOD_TRADE, "v": -1},
         {**GOOD_TRADE, "v": None},
@@ -127,7 +140,7 @@ def test_unusable_trade_items_are_skipped_and_would_break_the_contract(item):
     assert unusable == 1
     assert len(records) == 1
     if isinstance(item, dict):  # the encoder's rules agree with the contract's
-        message = {"schema_version": TRADE_V1, "source": "finnhub", "feed": "demo", "fetched_at": 1.0, **item}
+        message = {"schema_version": TRADE_V1, "source": "finnhub", "feed": "demo", "fetched_at": 1.7e9, **item}
         assert reason_invalid(message, TRADE_V1) is not None
 
 
@@ -160,3 +173,16 @@ def test_dedupe_on_t():
     assert seen.is_unchanged("AAPL", 99)  # an older answer carries nothing new
     assert not seen.is_unchanged("AAPL", 101)
     assert not seen.is_unchanged("MSFT", 100)  # per symbol
+
+
+NOW = 1700000100.0
+
+
+@pytest.mark.parametrize("t", [1700000000123, int(NOW) + 301, 4102444799])
+def test_a_time_far_ahead_of_the_clock_is_ahead(t):
+    assert classify_quote({**GOOD, "t": t}, now=NOW) is QuoteVerdict.AHEAD
+
+
+@pytest.mark.parametrize("t", [1700000000, int(NOW), int(NOW) + 300])
+def test_a_time_up_to_the_lead_is_valid(t):
+    assert classify_quote({**GOOD, "t": t}, now=NOW) is QuoteVerdict.VALID

@@ -70,9 +70,24 @@ def test_burst_allows_back_to_back_calls_then_paces():
     assert max_in_window(calls, 60.0) <= 60
 
 
-def test_plan_limits_must_leave_room():
-    with pytest.raises(ValueError, match="at least 2"):
-        plan_pacer(1, 30, headroom=0.0, burst=1, now=0.0)
+def test_plan_limits_must_allow_a_call():
+    with pytest.raises(ValueError, match="at least 1"):
+        plan_pacer(0, 30, headroom=0.0, burst=1, now=0.0)
+
+
+@pytest.mark.parametrize("headroom", [0.0, 0.03])
+def test_a_plan_of_one_call_per_minute_spaces_calls_a_minute_apart(headroom):
+    # A StockFeed with callsPerMinute 1 (or one symbol every minute) gets this plan from the operator.
+    calls = greedy_calls(plan_pacer(1, 30, headroom=headroom, burst=5, now=0.0), 600)
+    assert len(calls) == pytest.approx(600 * (1 - headroom) / 60, abs=1)
+    assert max_in_window(calls, 60.0) == 1
+    if headroom:
+        assert max_in_window(calls, 60 + 1.0) == 1  # a second of jitter either way still fits
+
+
+def test_a_per_second_cap_of_one_still_paces():
+    calls = greedy_calls(plan_pacer(6000, 1, headroom=0.0, burst=1, now=0.0), 10)
+    assert max_in_window(calls, 1.0) == 1
 
 
 def test_pause_holds_every_call_until_the_reset():

@@ -86,6 +86,16 @@ def test_each_fault_share_at_one_always_fires(knob, outcome):
                 json.loads(answer.body)
 
 
+def test_future_t_answers_carry_milliseconds_where_seconds_are_due():
+    service = make_service()
+    knobs = UNLIMITED.updated({"future_t_share": 1.0})
+    answer = service.answer({"symbol": "AAPL"}, None, knobs, NOW)
+    honest = service.answer({"symbol": "AAPL"}, None, UNLIMITED, NOW)
+    assert answer.status == 200
+    assert json.loads(answer.body)["t"] == json.loads(honest.body)["t"] * 1000 > NOW * 100
+    assert service.stats.snapshot()["rest"]["outcomes"] == {"future_t": 1, "ok": 1}
+
+
 def test_shares_mix_in_proportion():
     service = make_service()
     knobs = UNLIMITED.updated({"server_error_share": 0.2, "malformed_share": 0.1})

@@ -12,14 +12,32 @@ from botocore.exceptions import BotoCoreError, ClientError
 from confluent_kafka import Consumer
 
 from stockfeed_consumer.backoff import retry_delay
+from stockfeed_consumer.batching import BatchPolicy
 from stockfeed_consumer.config import ConsumerSettings
 from stockfeed_consumer.encoder import Encoder
+from stockfeed_consumer.flush import Layout
 from stockfeed_consumer.kafka import consumer_config
 from stockfeed_consumer.metrics import ConsumerMetrics, serve
 from stockfeed_consumer.sink import S3Sink
-from stockfeed_consumer.writer import BronzeWriter
+from stockfeed_consumer.writer import BronzeWriter, WriterOptions
 
 log = logging.getLogger(__name__)
+
+
+def layout(settings: ConsumerSettings) -> Layout:
+    return Layout(settings.prefix, settings.dead_letter_prefix, settings.expected_schema)
+
+
+def writer_options(settings: ConsumerSettings) -> WriterOptions:
+    return WriterOptions(
+        policy=BatchPolicy(settings.max_records, settings.max_bytes, settings.max_age_seconds),
+        max_buffered_bytes=settings.max_buffered_bytes,
+        retry_initial_seconds=settings.retry_initial_seconds,
+        retry_max_seconds=settings.retry_max_seconds,
+        revoke_timeout_seconds=settings.revoke_timeout_seconds,
+        shutdown_timeout_seconds=settings.shutdown_timeout_seconds,
+        upload_timeout_seconds=settings.s3_timeout_seconds + 5.0,  # connect + read timeouts of one put
+    )
 
 
 def _wait_for_bucket(sink: S3Sink, settings: ConsumerSettings, stop: threading.Event) -> bool:
@@ -49,16 +67,16 @@ def run(settings: ConsumerSettings) -> int:
 
     metrics = ConsumerMetrics()
     sink = S3Sink.from_settings(settings)
-    encoder = Encoder(settings.encode_processes, settings.layout(), settings.gzip_level)
+    encoder = Encoder(settings.encode_processes, layout(settings), settings.gzip_level)
     uploader = ThreadPoolExecutor(max_workers=settings.upload_workers, thread_name_prefix="upload")
     consumer = Consumer(consumer_config(settings))
-    writer = BronzeWriter(consumer, sink, encoder, uploader, settings.writer_options(), metrics)
+    writer = BronzeWriter(consumer, sink, encoder, uploader, writer_options(settings), metrics)
     server = None
     if settings.metrics_port:
         server = serve(metrics, writer.health, settings.metrics_host, settings.metrics_port)
     log.info(
         "starting: topics=%s group=%s bucket=%s endpoint=%s batches of %d records / %d bytes / %.1fs",
-        ",".join(settings.topics), settings.group_id, settings.bucket, settings.s3_endpoint or "aws",
+        ",".join(settings.topics), settings.group_id, settings.bucket, settings.s3_endpoint_url or "aws",
         settings.max_records, settings.max_bytes, settings.max_age_seconds,
     )  # fmt: skip
     try:

@@ -1,6 +1,8 @@
 """Settings from CONSUMER_* environment variables and CLI flags; secrets also from `CONSUMER_*_FILE` files.
 
-Every field `name` is the variable CONSUMER_<NAME> and the flag --<name-with-dashes>; flags win over env.
+Every field `name` is the variable CONSUMER_<NAME> and the flag --<name-with-dashes>; flags win over env. Kafka
+and S3 settings use the names every service shares (stockfeed_contracts.envs); their old names still work.
+This module is the bottom of the package: it imports none of the consumer's other modules but its errors.
 """
 
 from __future__ import annotations
@@ -9,16 +11,21 @@ import argparse
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from stockfeed_consumer.batching import BatchPolicy
 from stockfeed_consumer.errors import ConfigError
-from stockfeed_consumer.flush import Layout
-from stockfeed_consumer.writer import WriterOptions
+from stockfeed_contracts import envs, lake
 
 ENV_PREFIX = "CONSUMER_"
 MIB = 1024 * 1024
+SECRET_FIELDS = ("s3_access_key_id", "s3_secret_access_key")  # env or _FILE only, never a flag
+
+
+def _shared(field: str) -> Any:
+    """A shared setting's variable, then its deprecated names (e.g. CONSUMER_BOOTSTRAP_SERVERS), then the field."""
+    name = f"{ENV_PREFIX}{field.upper()}"
+    return AliasChoices(name, *envs.deprecated_names(name), field)
 
 
 class ConsumerSettings(BaseSettings):
@@ -27,8 +34,8 @@ class ConsumerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     # Kafka
-    bootstrap_servers: str = "localhost:9092"
-    topics: Annotated[tuple[str, ...], NoDecode] = ("stock-quotes",)
+    kafka_bootstrap: str = Field("localhost:9092", validation_alias=_shared("kafka_bootstrap"))
+    topics: Annotated[tuple[str, ...], NoDecode] = (lake.QUOTES_TOPIC,)
     group_id: str = "stockfeed-bronze"
     group_instance_id: str | None = None  # static membership (e.g. the pod name): restarts without a rebalance
     assignment_strategy: str = "cooperative-sticky"
@@ -39,17 +46,18 @@ class ConsumerSettings(BaseSettings):
     queued_max_kbytes: int = Field(default=32_768, ge=1024)  # librdkafka's prefetch queue, bounds memory too
 
     # S3 / MinIO
-    s3_endpoint: str | None = "http://minio:9000"  # empty: the AWS endpoint of s3_region
+    # empty endpoint: the AWS endpoint of s3_region
+    s3_endpoint_url: str | None = Field("http://minio:9000", validation_alias=_shared("s3_endpoint_url"))
     s3_region: str = "us-east-1"
-    s3_access_key: SecretStr | None = None
-    s3_access_key_file: Path | None = None
-    s3_secret_key: SecretStr | None = None
-    s3_secret_key_file: Path | None = None
+    s3_access_key_id: SecretStr | None = Field(None, validation_alias=_shared("s3_access_key_id"))
+    s3_access_key_id_file: Path | None = Field(None, validation_alias=_shared("s3_access_key_id_file"))
+    s3_secret_access_key: SecretStr | None = Field(None, validation_alias=_shared("s3_secret_access_key"))
+    s3_secret_access_key_file: Path | None = Field(None, validation_alias=_shared("s3_secret_access_key_file"))
     s3_timeout_seconds: float = Field(default=30.0, gt=0)
-    bucket: str = "bronze-transactions"
+    bucket: str = lake.DEFAULT_BUCKET
     create_bucket: bool = True
-    prefix: str = "bronze"
-    dead_letter_prefix: str = "dead-letter"
+    prefix: str = lake.DEFAULT_PREFIX.strip("/")
+    dead_letter_prefix: str = lake.DEFAULT_DEAD_LETTER_PREFIX.strip("/")
     expected_schema: str | None = None  # e.g. quote.v1 to reject every other contract
 
     # batching and memory
@@ -84,14 +92,14 @@ class ConsumerSettings(BaseSettings):
             raise ValueError("at least one topic is needed")
         return value
 
-    @field_validator("group_instance_id", "s3_endpoint", "expected_schema", "kafka_properties_file", mode="before")
+    @field_validator("group_instance_id", "s3_endpoint_url", "expected_schema", "kafka_properties_file", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
 
     @model_validator(mode="after")
     def _credentials_from_files(self) -> ConsumerSettings:
-        for name in ("s3_access_key", "s3_secret_key"):
+        for name in SECRET_FIELDS:
             path: Path | None = getattr(self, f"{name}_file")
             if path is None:
                 continue
@@ -102,29 +110,10 @@ class ConsumerSettings(BaseSettings):
             except OSError as error:
                 raise ValueError(f"{_env(name + '_file')}: cannot read {path}: {error.strerror}") from None
             object.__setattr__(self, name, SecretStr(secret))  # frozen model: set once while validating
-        if (self.s3_access_key is None) != (self.s3_secret_key is None):
-            both = f"{_env('s3_access_key')} and {_env('s3_secret_key')}"
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            both = f"{_env('s3_access_key_id')} and {_env('s3_secret_access_key')}"
             raise ValueError(f"set both {both} (or their _FILE variables), or neither")
         return self
-
-    # -- derived ----------------------------------------------------------------------------------------------
-
-    def batch_policy(self) -> BatchPolicy:
-        return BatchPolicy(self.max_records, self.max_bytes, self.max_age_seconds)
-
-    def layout(self) -> Layout:
-        return Layout(self.prefix, self.dead_letter_prefix, self.expected_schema)
-
-    def writer_options(self) -> WriterOptions:
-        return WriterOptions(
-            policy=self.batch_policy(),
-            max_buffered_bytes=self.max_buffered_bytes,
-            retry_initial_seconds=self.retry_initial_seconds,
-            retry_max_seconds=self.retry_max_seconds,
-            revoke_timeout_seconds=self.revoke_timeout_seconds,
-            shutdown_timeout_seconds=self.shutdown_timeout_seconds,
-            upload_timeout_seconds=self.s3_timeout_seconds + 5.0,  # connect + read timeouts of one put
-        )
 
 
 def _env(field: str) -> str:
@@ -141,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Kafka to S3/MinIO bronze writer. Every flag also reads from CONSUMER_<NAME>.",
     )
     for name, field in ConsumerSettings.model_fields.items():
-        if name in ("s3_access_key", "s3_secret_key"):
+        if name in SECRET_FIELDS:
             continue  # secrets never on a command line (visible in ps); env or _FILE only
         parser.add_argument(_flag(name), dest=name, default=None, metavar=_env(name), help=field.description)
     return parser

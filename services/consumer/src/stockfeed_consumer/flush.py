@@ -8,12 +8,29 @@ record, so a rewrite of the batch replaces both.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from stockfeed_consumer.batching import CutReason, SealedBatch
 from stockfeed_consumer.encoding import dead_letter_line, encode_object
-from stockfeed_consumer.keys import object_key
 from stockfeed_consumer.validation import as_ndjson_line, reasons_invalid
+from stockfeed_contracts.lake import bronze_key
+
+# the last Kafka timestamp whose hour a bronze key can name (dt=9999-12-31/hour=23); later ones cannot be dated
+LAST_KEY_TIMESTAMP_MS = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()) * 1000 + 999
+
+
+def timestamp_reason(timestamp_ms: int) -> str | None:
+    """Why a record's Kafka timestamp cannot go into a bronze key (it is a dead letter then), or None."""
+    if timestamp_ms > LAST_KEY_TIMESTAMP_MS:
+        return f"Kafka timestamp {timestamp_ms} ms is past the year 9999: no bronze key can name its hour"
+    return None
+
+
+def key_timestamp(timestamp_ms: int) -> int:
+    """The timestamp a batch's keys are named by: its first record's, or the epoch when that cannot be dated
+    (as for unknown timestamps), so the dead-letter object of such a batch still has a deterministic key."""
+    return timestamp_ms if timestamp_ms <= LAST_KEY_TIMESTAMP_MS else 0
 
 
 class ObjectKind(StrEnum):
@@ -62,7 +79,10 @@ def split_records(batch: SealedBatch, expected_schema: str | None) -> tuple[list
     """The batch as (data lines, dead-letter lines), each in offset order."""
     lines: list[bytes] = []
     dead: list[bytes] = []
-    for index, reason in enumerate(reasons_invalid(batch.values, expected_schema)):
+    reasons = reasons_invalid(batch.values, expected_schema)
+    if batch.timestamps and max(batch.timestamps) > LAST_KEY_TIMESTAMP_MS:
+        reasons = [timestamp_reason(ts) or reason for ts, reason in zip(batch.timestamps, reasons, strict=True)]
+    for index, reason in enumerate(reasons):
         value = batch.values[index]
         if reason is None and value is not None:
             lines.append(as_ndjson_line(value))
@@ -94,7 +114,8 @@ def encode_flush(batch: SealedBatch, layout: Layout, gzip_level: int) -> Encoded
     for kind, prefix, body in ((ObjectKind.DATA, layout.data_prefix, lines),
                                (ObjectKind.DEAD_LETTER, layout.dead_letter_prefix, dead)):  # fmt: skip
         if body:
-            key = object_key(prefix, batch.topic, batch.partition, batch.first_offset, batch.first_timestamp_ms)
+            first = key_timestamp(batch.first_timestamp_ms)
+            key = bronze_key(prefix, batch.topic, batch.partition, batch.first_offset, first)
             compressed = encode_object(body, gzip_level)
             objects.append(EncodedObject(kind, key, compressed, len(body), _metadata(batch, len(body))))
     return EncodedFlush(

@@ -37,7 +37,7 @@ def consumer_config(settings: ConsumerSettings) -> dict[str, Any]:
             raise ConfigError(f"CONSUMER_KAFKA_PROPERTIES_FILE may not set {', '.join(owned)}")
     config.update(
         {
-            "bootstrap.servers": settings.bootstrap_servers,
+            "bootstrap.servers": settings.kafka_bootstrap,
             "group.id": settings.group_id,
             "enable.auto.commit": False,  # offsets are committed by the writer, after the object is written
             "enable.auto.offset.store": False,

@@ -7,14 +7,13 @@ and a bounded attempt keeps a revoke or shutdown from hanging on a dead endpoint
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-if TYPE_CHECKING:  # config imports the writer, which imports this module
-    from stockfeed_consumer.config import ConsumerSettings
+from stockfeed_consumer.config import ConsumerSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,8 @@ class S3Sink:
     @classmethod
     def from_settings(cls, settings: ConsumerSettings) -> S3Sink:
         # without keys: boto3's default chain (AWS_* env, web identity, instance profile)
-        access_key = settings.s3_access_key.get_secret_value() if settings.s3_access_key else None
-        secret_key = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
+        access_key = settings.s3_access_key_id.get_secret_value() if settings.s3_access_key_id else None
+        secret_key = settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
         config = Config(
             retries={"max_attempts": 1, "mode": "standard"},
             connect_timeout=min(5.0, settings.s3_timeout_seconds),
@@ -41,7 +40,7 @@ class S3Sink:
             s3={"addressing_style": "path"},  # MinIO and most S3-compatible stores
         )
         client = boto3.session.Session().client(
-            "s3", endpoint_url=settings.s3_endpoint, region_name=settings.s3_region, config=config,
+            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config,
             aws_access_key_id=access_key, aws_secret_access_key=secret_key,
         )  # fmt: skip
         return cls(client, settings.bucket)

@@ -51,7 +51,12 @@ def render() -> None:
     settings, reader = _reader()
     schema = settings.schema_name
     try:
-        kpis = reader.frame(queries.latest_kpis(schema))
+        feed_names = [str(name) for name in reader.frame(queries.feeds(schema))["feed"]]
+        # every feed (StockFeed) with data in gold; "all" shows them together (a quote seen by two feeds once)
+        chosen = st.radio("Feed", ["all", *feed_names], horizontal=True, key="feed")
+        feed = None if chosen in (None, "all") else str(chosen)
+        kpis = reader.frame(queries.latest_kpis(schema, feed))
+        trades = reader.frame(queries.latest_trades(schema, feed))
         freshness = reader.frame(queries.pipeline_freshness(schema))
     except WarehouseBusyError as busy:
         st.warning(f"The warehouse is busy (a load or dbt build is writing); retrying shortly. {busy}")
@@ -63,22 +68,23 @@ def render() -> None:
     newest = _age_seconds(freshness["newest_quote"].iloc[0]) if len(freshness) else None
     built = _age_seconds(freshness["gold_built_at"].iloc[0]) if len(freshness) else None
     left, middle, right = st.columns(3)
-    left.metric("symbols", len(kpis))
+    left.metric("symbols", len(set(kpis["symbol"]) | set(trades["symbol"])))
     middle.metric("newest quote", "-" if newest is None else f"{newest:.0f} s ago")
     right.metric("gold built", "-" if built is None else f"{built:.0f} s ago")
 
     st.subheader("Latest KPIs")
     st.dataframe(
         kpis[["symbol", "current_price", "change_amount", "change_percent", "day_low", "day_high", "sma_5", "sma_20",
-              "realized_volatility_30m", "staleness_seconds", "is_stale"]],
+              "realized_volatility_30m", "staleness_seconds", "is_stale", "feeds"]],
         hide_index=True, width="stretch",
     )  # fmt: skip
 
     st.subheader("Gainers and losers")
-    st.dataframe(reader.frame(queries.movers(schema, 3)), hide_index=True, width="stretch")
+    st.dataframe(reader.frame(queries.movers(schema, 3, feed)), hide_index=True, width="stretch")
 
     st.subheader("Realised volatility (stddev of 1-minute log returns, last 30 minutes)")
-    st.bar_chart(kpis.set_index("symbol")["realized_volatility_30m"])
+    if len(kpis):
+        st.bar_chart(kpis.set_index("symbol")["realized_volatility_30m"])
 
     if len(kpis):
         symbol = st.selectbox("Minute candles for", list(kpis["symbol"]), key="symbol")
@@ -87,6 +93,12 @@ def render() -> None:
             st.altair_chart(_candle_chart(candles), width="stretch")
         else:
             st.caption("No candles yet for this symbol.")
+
+    st.subheader("Trades: latest minute per symbol (VWAP, volume)")
+    if len(trades):
+        st.dataframe(trades, hide_index=True, width="stretch")
+    else:
+        st.caption("No trades yet (a feed of type trades streams them).")
 
 
 def main() -> None:

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from stockfeed_loader import sql
-from stockfeed_loader.config import LoaderSettings, TargetKind, load_settings, s3_secret, snowflake_credentials
+from stockfeed_loader.config import (
+    LoaderSettings,
+    TargetKind,
+    load_settings,
+    s3_access_key_id,
+    s3_secret,
+    snowflake_credentials,
+)
 from stockfeed_loader.errors import ConfigError, SourceError, WarehouseError
 from stockfeed_loader.runner import RunSummary, run
 from stockfeed_loader.warehouse import Warehouse, kill_at
@@ -34,7 +41,13 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, Any]:
     )
     parser.add_argument("--bucket", help="LOADER_BUCKET")
     parser.add_argument(
-        "--prefix", dest="prefixes", action="append", help="LOADER_PREFIXES (comma-separated); repeatable"
+        "--prefix",
+        dest="prefixes",
+        action="append",
+        help="LOADER_PREFIXES: an explicit topic directory instead of discovery; repeatable",
+    )
+    parser.add_argument(
+        "--topic", dest="topics", action="append", help="LOADER_TOPICS: load only this discovered topic; repeatable"
     )
     parser.add_argument("--target", choices=[kind.value for kind in TargetKind], help="LOADER_TARGET")
     parser.add_argument("--duckdb-path", help="LOADER_DUCKDB_PATH")
@@ -64,7 +77,7 @@ def make_s3_client(settings: LoaderSettings) -> Any:
         "s3",
         endpoint_url=settings.s3_endpoint_url,
         region_name=settings.s3_region,
-        aws_access_key_id=settings.s3_access_key_id,
+        aws_access_key_id=s3_access_key_id(settings),
         aws_secret_access_key=s3_secret(settings),
         config=Config(
             retries={"max_attempts": 5, "mode": "standard"},

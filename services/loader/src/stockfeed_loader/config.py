@@ -11,11 +11,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from stockfeed_contracts.lake import DEFAULT_BUCKET, DEFAULT_PREFIX, OBJECT_SUFFIX, is_topic_name
 from stockfeed_loader.errors import ConfigError
 
 ENV_PREFIX = "LOADER_"
-DEFAULT_PREFIX = "bronze/topic=stock-quotes/"
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
+# checked with fullmatch: `$` would also accept a trailing newline
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,254}")
 # fields that hold secrets: their values never appear in messages
 _SECRET_FIELDS = frozenset({"s3_secret_access_key", "snowflake_password", "snowflake_private_key_passphrase"})
 
@@ -32,12 +33,15 @@ class LoaderSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     # source
-    bucket: str = "bronze-transactions"
-    prefixes: Annotated[tuple[str, ...], NoDecode] = (DEFAULT_PREFIX,)
-    key_suffix: str = ".ndjson.gz"
+    bucket: str = DEFAULT_BUCKET
+    prefix: str = DEFAULT_PREFIX  # every `topic=<name>/` directory below it is discovered and loaded
+    topics: Annotated[tuple[str, ...], NoDecode] = ()  # allow-list of topics; empty: every discovered topic
+    prefixes: Annotated[tuple[str, ...], NoDecode] = ()  # explicit topic directories instead of discovery
+    key_suffix: str = OBJECT_SUFFIX
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
     s3_access_key_id: str | None = None
+    s3_access_key_id_file: Path | None = None  # the shared S3 vocabulary: each key also from a mounted file
     s3_secret_access_key: SecretStr | None = None
     s3_secret_access_key_file: Path | None = None
 
@@ -49,6 +53,12 @@ class LoaderSettings(BaseSettings):
     batch_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     fetch_concurrency: int = Field(default=8, ge=1, le=64)
     validate_contract: bool = True
+    # caps that keep one object from exhausting memory, disk or time: an object past one is quarantined
+    max_object_bytes: int = Field(default=512 * 1024 * 1024, ge=1)  # compressed, as stored
+    max_decompressed_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1)
+    max_line_bytes: int = Field(default=1024 * 1024, ge=64)
+    # an object whose dt=/hour= is more than this ahead of the clock is quarantined and never the watermark
+    max_future_hours: int = Field(default=2, ge=0, le=24 * 366)
     dry_run: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -86,18 +96,24 @@ class LoaderSettings(BaseSettings):
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("prefixes", mode="before")
+    @field_validator("prefixes", "topics", mode="before")
     @classmethod
-    def _split_prefixes(cls, value: Any) -> Any:
+    def _split_lists(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("topics")
+    @classmethod
+    def _topic_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for topic in value:
+            if not is_topic_name(topic):
+                raise ValueError(f"{topic!r} is not a Kafka topic name")
         return value
 
     @field_validator("prefixes")
     @classmethod
     def _directory_prefixes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if not value:
-            raise ValueError("at least one prefix is needed")
         for prefix in value:
             if not prefix.endswith("/"):
                 raise ValueError(f"{prefix!r} must end with '/' (one topic directory per prefix)")
@@ -106,7 +122,7 @@ class LoaderSettings(BaseSettings):
     @field_validator("database", "schema_name", "table", "ledger_table", "snowflake_stage", "snowflake_landing_table")
     @classmethod
     def _plain_identifier(cls, value: str) -> str:
-        if not _IDENTIFIER.match(value):
+        if not _IDENTIFIER.fullmatch(value):
             raise ValueError(f"{value!r} is not a plain SQL identifier (letters, digits, _ and $)")
         return value.upper()
 
@@ -188,6 +204,19 @@ def read_secret(settings: LoaderSettings, field: str) -> str | None:
 
 def s3_secret(settings: LoaderSettings) -> str | None:
     return read_secret(settings, "s3_secret_access_key")
+
+
+def s3_access_key_id(settings: LoaderSettings) -> str | None:
+    """`LOADER_S3_ACCESS_KEY_ID`, or the file `LOADER_S3_ACCESS_KEY_ID_FILE` names (not both)."""
+    path = settings.s3_access_key_id_file
+    if path is None:
+        return settings.s3_access_key_id
+    if settings.s3_access_key_id is not None:
+        raise ConfigError(f"set {env_name('s3_access_key_id')} or {env_name('s3_access_key_id_file')}, not both")
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ConfigError(f"{env_name('s3_access_key_id_file')}: cannot read {path}: {error.strerror}") from None
 
 
 def snowflake_credentials(settings: LoaderSettings) -> SnowflakeCredentials:

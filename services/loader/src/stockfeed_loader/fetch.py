@@ -2,44 +2,78 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from stockfeed_loader.batch import PreparedObject
 from stockfeed_loader.errors import SourceError
 from stockfeed_loader.keys import ListedObject
-from stockfeed_loader.parsing import RejectedObjectError, convert
+from stockfeed_loader.parsing import DEFAULT_LIMITS, Limits, RejectedObjectError, convert
 
 log = logging.getLogger(__name__)
 _CHUNK = 1024 * 1024
 _IN_MEMORY_BYTES = 32 * 1024 * 1024
 
 
+# the object's own name in its staged file name is cut to this (file names stop at 255 bytes; keys do not)
+_NAME_CHARS = 120
+
+
 def staged_name(index: int, key: str) -> str:
     """The file name inside the batch directory: unique by position, readable by the object's own name."""
-    return f"{index:05d}-{key.rsplit('/', 1)[-1]}"
+    return f"{index:05d}-{key.rsplit('/', 1)[-1][-_NAME_CHARS:]}"
+
+
+def _quarantined(obj: ListedObject, etag: str, reason: str) -> PreparedObject:
+    log.warning("quarantining %s: %s", obj.key, reason)
+    return PreparedObject(obj.key, etag, 0, None, reason)
+
+
+def _copy_capped(body: Any, download: IO[bytes], max_bytes: int) -> bool:
+    """Copy `body` into `download` chunk by chunk; False (copy stopped) once it exceeds `max_bytes`."""
+    copied = 0
+    while chunk := body.read(_CHUNK):
+        copied += len(chunk)
+        if copied > max_bytes:
+            return False
+        download.write(chunk)
+    return True
 
 
 def prepare_object(
-    s3: Any, bucket: str, obj: ListedObject, index: int, directory: Path, expected_schema: str | None
+    s3: Any,
+    bucket: str,
+    obj: ListedObject,
+    index: int,
+    directory: Path,
+    expected_schema: str | None,
+    limits: Limits = DEFAULT_LIMITS,
+    max_object_bytes: int = 0,
 ) -> PreparedObject | None:
     """Download `obj`, convert it into `directory`; None if it vanished since the listing.
 
     The download completes before parsing starts, so S3 failures (SourceError: the run stops) are never
     mistaken for content failures (a quarantine reason). Small objects stay in memory, large ones spill to disk.
+    An object over `max_object_bytes` (0: no cap) is quarantined without reading it all.
     """
+    too_big = f"larger than {max_object_bytes} bytes (LOADER_MAX_OBJECT_BYTES)"
+    if max_object_bytes and obj.size > max_object_bytes:
+        return _quarantined(obj, obj.etag, too_big)
     with tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY_BYTES, dir=str(directory.parent)) as download:
         try:
             response = s3.get_object(Bucket=bucket, Key=obj.key)
             etag = str(response.get("ETag", obj.etag)).strip('"')
-            shutil.copyfileobj(response["Body"], download, _CHUNK)
+            with contextlib.closing(response["Body"]) as body:
+                if not _copy_capped(body, download, max_object_bytes or sys.maxsize):
+                    return _quarantined(obj, etag, too_big)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 log.warning("object %s disappeared after the listing; skipped", obj.key)
@@ -53,11 +87,10 @@ def prepare_object(
         target = directory / name
         try:
             with target.open("wb") as sink:
-                rows = convert(download, sink, obj.key, expected_schema)
+                rows = convert(download, sink, obj.key, expected_schema, limits)
         except RejectedObjectError as rejected:
             target.unlink(missing_ok=True)
-            log.warning("quarantining %s: %s", obj.key, rejected)
-            return PreparedObject(obj.key, etag, 0, None, str(rejected))
+            return _quarantined(obj, etag, str(rejected))
     if rows == 0:
         target.unlink()  # nothing to copy; the ledger row alone records it
         return PreparedObject(obj.key, etag, 0, None)
@@ -71,11 +104,13 @@ def prepare_batch(
     directory: Path,
     expected_schema: str | None,
     concurrency: int,
+    limits: Limits = DEFAULT_LIMITS,
+    max_object_bytes: int = 0,
 ) -> list[PreparedObject]:
     """Prepare `objects` into `directory` (which must exist and be empty), keeping their order."""
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fetch") as pool:
         futures = [
-            pool.submit(prepare_object, s3, bucket, obj, index, directory, expected_schema)
+            pool.submit(prepare_object, s3, bucket, obj, index, directory, expected_schema, limits, max_object_bytes)
             for index, obj in enumerate(objects)
         ]
         prepared = [future.result() for future in futures]

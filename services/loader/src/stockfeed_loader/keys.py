@@ -1,6 +1,7 @@
 """Which keys a run lists and loads: pure functions over key strings (no I/O).
 
-Bronze keys sort by time: `<prefix>/topic=T/dt=YYYY-MM-DD/hour=HH/T+<partition>+<offset 20 digits>.ndjson.gz`.
+Bronze keys (stockfeed_contracts.lake owns the layout) sort by time within a topic directory:
+`<prefix>/topic=T/dt=YYYY-MM-DD/hour=HH/T+<partition>+<offset 20 digits>.ndjson.gz`.
 A run lists from a point shortly before the ledger's high-water key (the re-check window, in hours of that
 layout), so its cost follows the new objects, not the loaded history, and objects that arrive late for an
 hour already passed (a lagging partition) are still found while they are inside the window.
@@ -8,13 +9,11 @@ hour already passed (a lagging partition) are still found while they are inside 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-DEAD_LETTER_SEGMENT = "dead-letter"
-_HOUR_DIR = re.compile(r"^(?P<head>(?:.*/)?)dt=(?P<date>\d{4}-\d{2}-\d{2})/hour=(?P<hour>\d{2})/")
+from stockfeed_contracts.lake import hour_directory, is_dead_letter, parse_bronze_key
 
 
 @dataclass(frozen=True)
@@ -49,18 +48,6 @@ def prefix_upper_bound(prefix: str) -> str | None:
     return stripped[:-1] + chr(ord(stripped[-1]) + 1)
 
 
-def hour_of(key: str) -> tuple[str, datetime] | None:
-    """The part of `key` before `dt=` and the hour its `dt=/hour=` directories name, or None off that layout."""
-    match = _HOUR_DIR.match(key)
-    if match is None:
-        return None
-    try:
-        hour = datetime.strptime(f"{match['date']} {match['hour']}", "%Y-%m-%d %H")
-    except ValueError:
-        return None
-    return match["head"], hour
-
-
 def listing_start(high_water_key: str | None, recheck_hours: int) -> str | None:
     """The StartAfter for this run's listing: the start of the hour `recheck_hours` before the high-water key's.
 
@@ -69,18 +56,37 @@ def listing_start(high_water_key: str | None, recheck_hours: int) -> str | None:
     """
     if high_water_key is None:
         return None
-    parsed = hour_of(high_water_key)
+    parsed = parse_bronze_key(high_water_key)
     if parsed is None:
         return None
-    head, hour = parsed
-    start = hour - timedelta(hours=recheck_hours)
-    # "<head>dt=D/hour=H/" sorts just before every key inside that hour's directory (StartAfter is exclusive)
-    return f"{head}dt={start:%Y-%m-%d}/hour={start:%H}/"
+    # "<topic directory>dt=D/hour=H/" sorts just before every key inside that hour's directory (StartAfter
+    # is exclusive)
+    return parsed.hour_directory_at(parsed.hour - timedelta(hours=recheck_hours))
+
+
+def first_future_hour(now: datetime, max_future_hours: int) -> datetime:
+    """The start of the first hour (naive UTC) that lies more than `max_future_hours` ahead of `now` (aware)."""
+    ahead = now.astimezone(UTC).replace(tzinfo=None) + timedelta(hours=max_future_hours)
+    return ahead.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+
+def future_reason(key: str, first_future: datetime) -> str | None:
+    """Why a key cannot be loaded yet: its dt=/hour= is at or after `first_future` (a clock or a producer gone
+    wrong; loading it would make it the watermark and hide every later object); None otherwise."""
+    parsed = parse_bronze_key(key)
+    if parsed is None or parsed.hour < first_future:
+        return None
+    return f"hour {parsed.hour:%Y-%m-%dT%H} is in the future (LOADER_MAX_FUTURE_HOURS)"
+
+
+def watermark_range(prefix: str, first_future: datetime) -> KeyRange:
+    """The keys the watermark is taken from: the topic directory `prefix`, below its first future hour."""
+    return KeyRange(prefix, f"{prefix}{hour_directory(first_future)}/")
 
 
 def is_loadable(key: str, suffix: str) -> bool:
     """Bronze data objects only: the configured suffix, never anything under a dead-letter directory."""
-    return key.endswith(suffix) and DEAD_LETTER_SEGMENT not in key.split("/")
+    return key.endswith(suffix) and not is_dead_letter(key)
 
 
 def select_new(

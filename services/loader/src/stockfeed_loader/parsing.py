@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
+import re
 import zlib
+from dataclasses import dataclass
 from typing import IO, Any
 
 from stockfeed_contracts import reason_invalid
@@ -23,9 +26,103 @@ class RejectedObjectError(ValueError):
     """The object cannot be loaded as it is; the message is the quarantine reason stored in the ledger."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one object's content, so that no object can exhaust memory, disk or time
+    (LOADER_MAX_LINE_BYTES, LOADER_MAX_DECOMPRESSED_BYTES); an object past one is quarantined."""
+
+    max_line_bytes: int = 1024 * 1024
+    max_decompressed_bytes: int = 2 * 1024 * 1024 * 1024
+
+
+DEFAULT_LIMITS = Limits()
+
+
 def _reject_constant(name: str) -> Any:
     # Python's json accepts NaN/Infinity, JSON (and both warehouses) do not
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    # Python reads 1e400 as inf, which neither warehouse can store
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of the double range")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Python keeps the last of duplicate keys, DuckDB the first, Snowflake refuses: one rule, refuse them
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key[:40]!r}")
+            seen.add(key)
+    return record
+
+
+# a \uD800-\uDFFF escape: only then can a parsed string hold a surrogate (a lone one DuckDB refuses)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """True if any string (key or value) in `value` holds a surrogate that did not pair up while parsing."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+# the deepest nesting a record may have (the consumer's dead-letter rule is the same): Python's parser stops
+# near 1,000 levels, orjson's writer at 255; contract records are flat
+MAX_DEPTH = 128
+
+
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply objects and arrays nest in `value` (a scalar: 0), counted up to just past `limit`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_record(text: str) -> Any:
+    """`text` as JSON the way both warehouses read it; ValueError for anything one of them reads otherwise:
+    NaN/Infinity, numbers past the double range, duplicate keys, lone surrogates, nesting Python cannot parse."""
+    try:
+        value = json.loads(
+            text, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys
+        )
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if text.count("[") + text.count("{") > MAX_DEPTH and nesting_depth(value) > MAX_DEPTH:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+    if _SURROGATE_ESCAPE.search(text) and _lone_surrogate(value):
+        raise ValueError("a lone UTF-16 surrogate escape")
+    return value
 
 
 # expected_schema value for "whichever contract the record names": quotes and trades share the raw table,
@@ -37,7 +134,7 @@ def check_line(text: str, line_no: int, expected_schema: str | None) -> None:
     """Raise RejectedObjectError unless `text` is one JSON object following `expected_schema` (a version such as
     quote.v1, or ANY_CONTRACT for the record's own); None checks only that it is a JSON object."""
     try:
-        record = json.loads(text, parse_constant=_reject_constant)
+        record = parse_record(text)
     except ValueError as error:
         raise RejectedObjectError(f"line {line_no}: bad JSON: {error}") from None
     if not isinstance(record, dict):
@@ -52,19 +149,34 @@ def wrap_line(key_json: str, text: str) -> str:
     return f'{{"object_key":{key_json},"v":{text}}}\n'
 
 
-def convert(source: IO[bytes], target: IO[bytes], object_key: str, expected_schema: str | None) -> int:
+def convert(
+    source: IO[bytes], target: IO[bytes], object_key: str, expected_schema: str | None, limits: Limits = DEFAULT_LIMITS
+) -> int:
     """Read gzip NDJSON from `source`, write the staged form to `target` (gzip); return the record count.
 
-    Blank lines are skipped. Raises RejectedObjectError for bad gzip, bad UTF-8, bad JSON or a contract violation.
+    Blank lines are skipped. Raises RejectedObjectError for bad gzip, bad UTF-8, bad JSON, a contract violation,
+    or content past `limits`. Reads line by line with a bounded buffer: memory stays near `max_line_bytes`.
     """
     key_json = json.dumps(object_key)
     rows = 0
+    decompressed = 0
     try:
         with (
             gzip.GzipFile(fileobj=source, mode="rb") as lines,
             gzip.GzipFile(fileobj=target, mode="wb", compresslevel=STAGED_GZIP_LEVEL) as out,
         ):
-            for line_no, raw in enumerate(lines, start=1):
+            line_no = 0
+            while raw := lines.readline(limits.max_line_bytes + 1):
+                line_no += 1
+                decompressed += len(raw)
+                if decompressed > limits.max_decompressed_bytes:
+                    raise RejectedObjectError(
+                        f"more than {limits.max_decompressed_bytes} bytes decompressed (LOADER_MAX_DECOMPRESSED_BYTES)"
+                    )
+                if len(raw) > limits.max_line_bytes and not raw.endswith(b"\n"):
+                    raise RejectedObjectError(
+                        f"line {line_no}: longer than {limits.max_line_bytes} bytes (LOADER_MAX_LINE_BYTES)"
+                    )
                 try:
                     text = raw.decode("utf-8").strip()
                 except UnicodeDecodeError as error:

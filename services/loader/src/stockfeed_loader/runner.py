@@ -1,4 +1,10 @@
-"""One run: for each prefix, find the objects the ledger lacks and load them batch by batch."""
+"""One run: find the topic directories, then for each find the objects the ledger lacks and load them in batches.
+
+The directories are every `topic=<name>/` under LOADER_PREFIX (found by one delimited listing, so a new feed's
+topic is loaded on the next run with no configuration), narrowed by LOADER_TOPICS when set; LOADER_PREFIXES
+names directories explicitly instead. Each directory has its own watermark: the greatest key the ledger holds
+inside it, so the listing of one topic starts near its own newest object whatever the other topics hold.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +18,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from stockfeed_loader.batch import PreparedBatch
+from stockfeed_contracts.lake import topic_directory
+from stockfeed_loader.batch import PreparedBatch, PreparedObject
 from stockfeed_loader.config import LoaderSettings
 from stockfeed_loader.fetch import prepare_batch
-from stockfeed_loader.keys import KeyRange, ListedObject, listing_start, plan_batches, select_new
-from stockfeed_loader.listing import list_objects
-from stockfeed_loader.parsing import ANY_CONTRACT
+from stockfeed_loader.keys import (
+    KeyRange,
+    ListedObject,
+    first_future_hour,
+    future_reason,
+    listing_start,
+    plan_batches,
+    select_new,
+    watermark_range,
+)
+from stockfeed_loader.listing import list_objects, list_topics
+from stockfeed_loader.parsing import ANY_CONTRACT, Limits
 from stockfeed_loader.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -51,8 +67,10 @@ def run(settings: LoaderSettings, s3: Any, warehouse: Warehouse, summary: RunSum
     summary.run_id = new_run_id(datetime.now(UTC))
     warehouse.ensure_tables()
     remaining = settings.max_objects  # 0: no limit
+    directories = topic_directories(settings, s3)
+    log.info("%d topic directories: %s", len(directories), ", ".join(directories))
     with tempfile.TemporaryDirectory(prefix="stockfeed-load-") as scratch:
-        for prefix in settings.prefixes:
+        for prefix in directories:
             if settings.max_objects and remaining <= 0:
                 break
             new = _find_new(settings, s3, warehouse, prefix, summary, remaining)
@@ -67,16 +85,26 @@ def run(settings: LoaderSettings, s3: Any, warehouse: Warehouse, summary: RunSum
     return summary
 
 
+def topic_directories(settings: LoaderSettings, s3: Any) -> list[str]:
+    """The directories this run loads: LOADER_PREFIXES as given, else LOADER_TOPICS' or every discovered topic's."""
+    if settings.prefixes:
+        return list(settings.prefixes)
+    topics = list(settings.topics) if settings.topics else list_topics(s3, settings.bucket, settings.prefix)
+    return [topic_directory(settings.prefix, topic) for topic in topics]
+
+
 def _find_new(
     settings: LoaderSettings, s3: Any, warehouse: Warehouse, prefix: str, summary: RunSummary, limit: int
 ) -> list[ListedObject]:
     """The objects under `prefix` the ledger lacks: list from the watermark's window, compare with the ledger."""
     key_range = KeyRange.for_prefix(prefix)
     summary.prefixes += 1
-    high_water = None if settings.full_rescan else warehouse.high_water_key(key_range)
+    # future keys (quarantined) never count: one would otherwise start every listing after itself
+    first_future = first_future_hour(datetime.now(UTC), settings.max_future_hours)
+    high_water = None if settings.full_rescan else warehouse.high_water_key(watermark_range(prefix, first_future))
     start_after = listing_start(high_water, settings.recheck_hours)
     if high_water is not None and start_after is None:
-        log.warning("high-water key %s is off the dt=/hour= layout: listing all of %s", high_water, prefix)
+        log.warning("high-water key %s is off the bronze key layout: listing all of %s", high_water, prefix)
     listed = list(list_objects(s3, settings.bucket, prefix, start_after))
     done = warehouse.ledger_keys(key_range, start_after)
     new = select_new(listed, done, settings.key_suffix, limit)
@@ -101,7 +129,23 @@ def _load_batch(
     directory = scratch / f"batch-{summary.batches:06d}"
     directory.mkdir()
     expected_schema = ANY_CONTRACT if settings.validate_contract else None
-    prepared = prepare_batch(s3, settings.bucket, objects, directory, expected_schema, settings.fetch_concurrency)
+    first_future = first_future_hour(datetime.now(UTC), settings.max_future_hours)
+    future = {obj.key: reason for obj in objects if (reason := future_reason(obj.key, first_future))}
+    for key, reason in future.items():
+        log.warning("quarantining %s: %s", key, reason)
+    limits = Limits(settings.max_line_bytes, settings.max_decompressed_bytes)
+    present = [obj for obj in objects if obj.key not in future]
+    prepared = prepare_batch(
+        s3,
+        settings.bucket,
+        present,
+        directory,
+        expected_schema,
+        settings.fetch_concurrency,
+        limits,
+        settings.max_object_bytes,
+    )
+    prepared += [PreparedObject(obj.key, obj.etag, 0, None, future[obj.key]) for obj in objects if obj.key in future]
     batch = PreparedBatch(
         run_id=summary.run_id,
         sequence=summary.batches,

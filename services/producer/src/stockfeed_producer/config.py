@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -13,12 +14,14 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from stockfeed_producer.messages import SYMBOL_PATTERN
+from stockfeed_contracts.lake import QUOTES_TOPIC, SYMBOL_PATTERN, TRADES_TOPIC
 
 ENV_PREFIX = "PRODUCER_"
 FINNHUB_API_URL = "https://finnhub.io/api/v1"
 FINNHUB_WS_URL = "wss://ws.finnhub.io"
 SECRET_FIELDS = frozenset({"finnhub_api_key"})  # never a flag: flags end up in `ps` and shell history
+FINNHUB_HOSTS = ("finnhub.io",)  # the key goes to these hosts (and their subdomains) over TLS, nowhere else
+KEY_SCHEMES = frozenset({"https", "wss"})
 
 
 class ConfigError(ValueError):
@@ -44,10 +47,14 @@ class ProducerSettings(BaseSettings):
     source: Literal["finnhub", "simulator"] | None = Field(None, description="Default: from the API host.")
     finnhub_api_key: SecretStr | None = Field(None, description="Env only (PRODUCER_FINNHUB_API_KEY).")
     finnhub_api_key_file: Path | None = Field(None, description="A mounted file holding the key.")
+    finnhub_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(FINNHUB_HOSTS),
+        description="Comma-separated hosts (and their subdomains) the key may be sent to, over https/wss only.",
+    )
 
     kafka_bootstrap: str = Field("localhost:9092", description="Kafka bootstrap servers.")
-    quotes_topic: str = Field("stock-quotes", min_length=1, description="Topic for quote.v1 messages.")
-    trades_topic: str = Field("stock-trades", min_length=1, description="Topic for trade.v1 messages.")
+    quotes_topic: str = Field(QUOTES_TOPIC, min_length=1, description="Topic for quote.v1 messages.")
+    trades_topic: str = Field(TRADES_TOPIC, min_length=1, description="Topic for trade.v1 messages.")
     kafka_compression: Literal["lz4", "zstd", "gzip", "snappy", "none"] = Field("lz4", description="Compression.")
     kafka_linger_ms: int = Field(20, ge=0, description="How long librdkafka waits to fill a batch.")
     kafka_queue_max_messages: int = Field(100_000, ge=1, description="Bound of the local queue (back-pressure).")
@@ -55,8 +62,8 @@ class ProducerSettings(BaseSettings):
     kafka_message_timeout_ms: int = Field(300_000, ge=1_000, description="Give up (and log) a delivery after this.")
     flush_timeout_seconds: float = Field(30.0, ge=0, description="How long shutdown waits for deliveries.")
 
-    plan_calls_per_minute: int = Field(60, ge=2, description="The API plan's per-minute limit (free: 60).")
-    plan_calls_per_second: int = Field(30, ge=2, description="The API plan's per-second cap (all plans: 30).")
+    plan_calls_per_minute: int = Field(60, ge=1, description="The API plan's per-minute limit (free: 60).")
+    plan_calls_per_second: int = Field(30, ge=1, description="The API plan's per-second cap (all plans: 30).")
     rate_headroom: float = Field(0.03, ge=0, lt=1, description="Share of the plan left unused against jitter.")
     rate_burst: int = Field(1, ge=1, description="Token bucket capacity: calls allowed back to back.")
     request_timeout_seconds: float = Field(5.0, gt=0, description="Read timeout of every REST call.")
@@ -84,7 +91,7 @@ class ProducerSettings(BaseSettings):
 
     _api_key: SecretStr | None = PrivateAttr(default=None)
 
-    _split = field_validator("symbols", mode="before")(_split_commas)
+    _split = field_validator("symbols", "finnhub_hosts", mode="before")(_split_commas)
 
     @field_validator("symbols")
     @classmethod
@@ -159,12 +166,53 @@ def _check(settings: ProducerSettings) -> None:
             f"({variable('finnhub_api_key')} or {variable('finnhub_api_key_file')}): point it at the simulator, "
             "e.g. http://simulator:8080/api/v1"
         )
+    if key is not None:
+        _check_key_destinations(settings)
     if settings.mode == "trades" and len(settings.symbols) > settings.ws_max_symbols:
         raise ConfigError(
             f"{variable('symbols')}: {len(settings.symbols)} symbols, but one WebSocket may subscribe at most "
             f"{settings.ws_max_symbols} ({variable('ws_max_symbols')}; Finnhub's free plan allows 50)"
         )
     settings._api_key = key
+
+
+def key_may_go_to(url: str, finnhub_hosts: list[str]) -> bool:
+    """True for https/wss to a Finnhub host (or a subdomain), or for a simulator on this machine's loopback."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.username is not None or parts.password is not None:
+        return False
+    if host == "localhost" or _is_loopback_address(host):
+        return parts.scheme in {"http", "https", "ws", "wss"}
+    trusted = [name.lower().strip().rstrip(".") for name in finnhub_hosts if name.strip()]
+    return parts.scheme in KEY_SCHEMES and any(host == name or host.endswith("." + name) for name in trusted)
+
+
+def _check_key_destinations(settings: ProducerSettings) -> None:
+    """A key is sent only to Finnhub over TLS: a feed must not be able to carry it anywhere else."""
+    hosts = ", ".join(settings.finnhub_hosts)
+    urls = [("api_url", settings.rest_base_url)]
+    if settings.mode == "trades" or settings.ws_url:
+        urls.append(("ws_url" if settings.ws_url else "api_url", settings.trades_ws_url))
+    for field, url in urls:
+        if not key_may_go_to(url, settings.finnhub_hosts):
+            raise ConfigError(
+                f"{variable(field)}: an API key is set, and it is only ever sent over https/wss to {hosts} "
+                f"({variable('finnhub_hosts')}) or to a simulator on loopback; refusing {_without_secrets(url)}"
+            )
+
+
+def _is_loopback_address(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _without_secrets(url: str) -> str:
+    """scheme://host/path: no user:password, query or fragment (a token could sit in any of them)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
 
 
 def load_settings(flags: Mapping[str, Any] | None = None) -> ProducerSettings:

@@ -71,7 +71,7 @@ class QuoteClient:
             return FetchResult(outcome, status, headers=headers, detail=response.text[:200])
         try:
             payload = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep for Python's parser
             return FetchResult(Outcome.MALFORMED, status, headers=headers, detail=response.text[:80])
         return FetchResult(Outcome.OK, status, payload, headers)
 

@@ -1,29 +1,42 @@
 """Finnhub answers -> contract messages (quote.v1, trade.v1). Pure: no clock, no I/O.
 
 Quote answers are classified first: VALID ones become messages, EMPTY ones (all zeros/nulls: Finnhub's answer for
-an unknown symbol) are flagged and never published as prices, MALFORMED ones are counted and skipped.
+an unknown symbol) are flagged and never published as prices, MALFORMED ones (including numbers and times outside
+the contract's bounds) are counted and skipped, and AHEAD ones (a time far ahead of the clock: milliseconds by
+mistake, or a backend's bad clock) are counted as malformed too and never remembered as the newest.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from enum import StrEnum
 from typing import Any
 
-from stockfeed_contracts import QUOTE_V1, TRADE_V1
+from stockfeed_contracts import QUOTE_V1, TRADE_V1, load_schema
+from stockfeed_contracts.lake import SYMBOL_PATTERN  # the contracts' symbol rule; checked at startup too
 
-# Same rule as the contracts' symbol pattern; checked at startup so a typo fails fast.
-SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9.:\-]{0,19}")  # use fullmatch: "$" would let a trailing \n in
 QUOTE_FIELDS = ("c", "d", "dp", "h", "l", "o", "pc", "t")
 PRICE_FIELDS = ("c", "h", "l", "o", "pc")
+
+# The contracts' bounds, read from the schema files (one definition): times in [first, end), prices below a limit.
+_QUOTE_RULES: dict[str, Any] = load_schema(QUOTE_V1)["properties"]
+_TRADE_RULES: dict[str, Any] = load_schema(TRADE_V1)["properties"]
+QUOTE_T_FIRST, QUOTE_T_END = _QUOTE_RULES["t"]["minimum"], _QUOTE_RULES["t"]["exclusiveMaximum"]
+PRICE_END = _QUOTE_RULES["c"]["exclusiveMaximum"]  # every quote price field is below it
+CHANGE_BOUND = _QUOTE_RULES["d"]["maximum"]  # d and dp lie within +-CHANGE_BOUND
+TRADE_T_FIRST, TRADE_T_END = _TRADE_RULES["t"]["minimum"], _TRADE_RULES["t"]["exclusiveMaximum"]
+TRADE_PRICE_END = _TRADE_RULES["p"]["exclusiveMaximum"]
+TRADE_VOLUME_END = _TRADE_RULES["v"]["exclusiveMaximum"]
+# A quote's t is when it last changed, so never after the answer; this much lead absorbs clock differences.
+MAX_QUOTE_LEAD_SECONDS = 300
 
 
 class QuoteVerdict(StrEnum):
     VALID = "valid"
     EMPTY = "empty"
     MALFORMED = "malformed"
+    AHEAD = "ahead"  # t far ahead of the clock: malformed, and never the newest
 
 
 def _is_number(value: object) -> bool:
@@ -34,7 +47,8 @@ def _zero_or_null(value: object) -> bool:
     return value is None or (_is_number(value) and value == 0)
 
 
-def classify_quote(payload: object) -> QuoteVerdict:
+def classify_quote(payload: object, now: float | None = None) -> QuoteVerdict:
+    """The verdict on one /quote answer; given `now` (UNIX seconds), t beyond now + MAX_QUOTE_LEAD_SECONDS is AHEAD."""
     if not isinstance(payload, dict):
         return QuoteVerdict.MALFORMED
     if _zero_or_null(payload.get("c")):
@@ -44,7 +58,15 @@ def classify_quote(payload: object) -> QuoteVerdict:
     if not all(payload.get(name) is None or _is_number(payload.get(name)) for name in ("d", "dp")):
         return QuoteVerdict.MALFORMED
     t = payload["t"]
-    if t < 1 or t != int(t) or payload["c"] < 0:
+    if t != int(t) or payload["c"] < 0:
+        return QuoteVerdict.MALFORMED
+    if not all(0 <= payload[name] < PRICE_END for name in PRICE_FIELDS):
+        return QuoteVerdict.MALFORMED
+    if not all(payload.get(name) is None or abs(payload[name]) <= CHANGE_BOUND for name in ("d", "dp")):
+        return QuoteVerdict.MALFORMED
+    if now is not None and t > now + MAX_QUOTE_LEAD_SECONDS:
+        return QuoteVerdict.AHEAD  # before the contract's end: a t in milliseconds is both
+    if not QUOTE_T_FIRST <= t < QUOTE_T_END:
         return QuoteVerdict.MALFORMED
     return QuoteVerdict.VALID
 
@@ -114,7 +136,8 @@ class TradeEncoder:
         if type(data) is not list:
             return [], 1
         tail = f'{self._metadata},"fetched_at":{float(fetched_at)!r}}}'
-        known_symbols, known_conditions, inf = self._symbols, self._conditions, math.inf
+        known_symbols, known_conditions = self._symbols, self._conditions
+        t_first, t_end, price_end, volume_end = TRADE_T_FIRST, TRADE_T_END, TRADE_PRICE_END, TRADE_VOLUME_END
         records: list[tuple[str, bytes]] = []
         append = records.append
         unusable = 0
@@ -135,11 +158,11 @@ class TradeEncoder:
                 or type(s) is not str
                 or (s not in known_symbols and not self._symbol_ok(s))
                 or (type(p) is not float and type(p) is not int)
-                or not 0 < p < inf  # also false for NaN
+                or not 0 < p < price_end  # also false for NaN and infinity
                 or type(t) is not int
-                or t < 1
+                or not t_first <= t < t_end
                 or (type(v) is not float and type(v) is not int)
-                or not 0 <= v < inf
+                or not 0 <= v < volume_end
             ):
                 unusable += 1
                 continue

@@ -39,7 +39,7 @@ class ProducerMetrics:
         )
         self.malformed = counter(
             "malformed_responses",
-            "Unusable answers: quote_json, quote_fields, ws_message, trade.",
+            "Unusable answers: quote_json, quote_fields, quote_time_ahead, ws_message, trade.",
             ("kind",),
         )
         self.invalid_messages = counter(

@@ -65,10 +65,13 @@ def plan_bucket(limit: int, window: float, *, headroom: float, burst: int, now: 
 
     A token bucket admits at most capacity + rate * window calls in a window, so the rate is
     (limit - capacity) / window; `headroom` (a share) is kept unused on top, against timing jitter between our
-    clock and the server's.
+    clock and the server's. A limit of 1 is one call per window: a one-token bucket refilled once per window
+    (stretched by the headroom), so two calls are always at least a whole window apart.
     """
-    if limit < 2:
-        raise ValueError("a plan limit must allow at least 2 calls per window")
+    if limit < 1:
+        raise ValueError("a plan limit must allow at least 1 call per window")
+    if limit == 1:
+        return TokenBucket.full((1.0 - headroom) / window, 1, now)
     capacity = max(1, min(burst, limit - 1))
     return TokenBucket.full((limit - capacity) / window * (1.0 - headroom), capacity, now)
 

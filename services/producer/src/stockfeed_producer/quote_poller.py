@@ -145,7 +145,12 @@ class QuotePoller:
         self.pacer.pause_until(self.monotonic() + wait)
 
     def _handle_quote(self, symbol: str, payload: object, fetched_at: float) -> str:
-        verdict = classify_quote(payload)
+        verdict = classify_quote(payload, now=fetched_at)
+        if verdict is QuoteVerdict.AHEAD and isinstance(payload, dict):
+            # never remembered: a t from the future would make every later real quote look unchanged
+            self.metrics.malformed.labels("quote_time_ahead").inc()
+            log.warning("%s: quote time t=%r is ahead of the clock (%.0f); skipped", symbol, payload["t"], fetched_at)
+            return "malformed"
         if verdict is QuoteVerdict.EMPTY:
             self.metrics.zero_quotes.labels(symbol).inc()
             log.warning("%s: all-zero/null quote (unknown symbol or no data); not published", symbol)

@@ -18,6 +18,9 @@ class KnobFields(BaseModel):
     hang_share: float = Field(0.0, ge=0, le=1, description="Share of calls that hang, then are dropped unanswered.")
     hang_seconds: float = Field(60.0, ge=0, description="How long a hung call hangs.")
     malformed_share: float = Field(0.0, ge=0, le=1, description="Share of calls answered 200 with broken JSON.")
+    future_t_share: float = Field(
+        0.0, ge=0, le=1, description="Share of quote answers whose t is in milliseconds: far ahead of the clock."
+    )
     latency_ms: float = Field(0.0, ge=0, description="Added to every REST answer.")
     ws_drop_every_seconds: float = Field(0.0, ge=0, description="Drop each WebSocket after this long; 0 = never.")
     ws_drop_after_messages: int = Field(0, ge=0, description="Drop each WebSocket after N messages; 0 = never.")
@@ -29,6 +32,7 @@ class KnobFields(BaseModel):
     @model_validator(mode="after")
     def _shares_fit_in_one(self) -> Self:
         total = self.rate_limited_share + self.server_error_share + self.hang_share + self.malformed_share
+        total += self.future_t_share
         if total > 1.0 + 1e-9:
             raise ValueError(f"the fault shares add up to {total:.3f}; at most 1 is possible")
         return self

@@ -100,10 +100,16 @@ class QuoteService:
             return HttpAnswer(status, body, {"Content-Type": JSON_TYPE, **limit_headers}, delay)
         draw -= knobs.server_error_share
 
-        quote_body = _json(self.market.quote(symbol, now))
+        quote = self.market.quote(symbol, now)
+        quote_body = _json(quote)
         if draw < knobs.malformed_share:
             self.stats.rest("malformed", 200, symbol)
             body = _malformed_body(quote_body, self.rng)
+            return HttpAnswer(200, body, {"Content-Type": JSON_TYPE, **limit_headers}, delay)
+        draw -= knobs.malformed_share
+        if draw < knobs.future_t_share and quote["t"]:
+            self.stats.rest("future_t", 200, symbol)
+            body = _json({**quote, "t": quote["t"] * 1000})  # milliseconds where Finnhub sends seconds
             return HttpAnswer(200, body, {"Content-Type": JSON_TYPE, **limit_headers}, delay)
         outcome = "ok" if self.market.universe.known(symbol) else "unknown_symbol"
         self.stats.rest(outcome, 200, symbol)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
-SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9.:\-]{0,19}")  # use fullmatch (a "$" lets "X\n" through)
+from stockfeed_contracts.lake import SYMBOL_PATTERN
+
 ANY_SYMBOL = "*"
 
 # Large US stocks (the kind of list the original project polled); enough for 60-symbol drills.

@@ -12,10 +12,10 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from stockfeed_contracts.lake import SYMBOL_PATTERN
 from stockfeed_simulator.faults import FaultKnobs
 from stockfeed_simulator.market import Market
 from stockfeed_simulator.stats import ServedStats
-from stockfeed_simulator.symbols import SYMBOL_PATTERN
 
 log = logging.getLogger(__name__)
 

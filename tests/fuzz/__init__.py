@@ -1,0 +1,1 @@
+"""Fuzz properties of the contract check, the loader's parser and the consumer's validator (issue 19)."""
