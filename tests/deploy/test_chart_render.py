@@ -258,9 +258,9 @@ def test_operator_gets_its_children_images_and_a_valid_configuration(default_obj
     assert env["OPERATOR_PRODUCER_IMAGE"] == "stockfeed-producer:0.1.0"
     assert env["OPERATOR_CONSUMER_IMAGE"] == "stockfeed-consumer:0.1.0"
     assert env["OPERATOR_SIMULATOR_URL"] == "http://stockfeed-simulator:8080/api/v1"
-    assert env["OPERATOR_S3_ENDPOINT"] == "http://stockfeed-minio:9000"
+    assert env["OPERATOR_S3_ENDPOINT_URL"] == "http://stockfeed-minio:9000"
     assert env["OPERATOR_S3_CREDENTIALS_SECRET"] == "stockfeed-s3"
-    settings = load_module("sf_operator_settings", REPO / "operator/src/stockfeed_operator/settings.py")
+    settings = load_module("sf_operator_settings", REPO / "operator/src/stockfeed_operator/config.py")
     parsed = settings.load_settings({key: str(value) for key, value in env.items()})  # raises on a bad value
     assert parsed.kafka_bootstrap("stockfeed") == "stockfeed-kafka-bootstrap:9092"
 
@@ -310,6 +310,8 @@ def test_pipeline_configmap_points_the_steps_at_minio_and_the_warehouse_volume(d
     assert data["LOADER_BUCKET"] == "bronze-transactions"
     assert data["LOADER_DUCKDB_PATH"] == data["DBT_DUCKDB_PATH"] == "/data/stocks_mds.duckdb"
     assert data["LOADER_TARGET"] == "duckdb"
+    # dbt-duckdb refuses, from the second run on, a schema that matches the loader's only case-insensitively
+    assert data["DBT_SCHEMA"] == data["LOADER_SCHEMA"] == "COMMON"
 
 
 def test_node_ports_match_kind_config(default_objects: list[Manifest]) -> None:
@@ -340,6 +342,28 @@ def test_airflow_values_name_what_the_chart_creates(default_objects: list[Manife
     assert airflow["airflowVersion"] == "3.3.2"
 
 
+def test_airflow_config_overrides_are_options_airflow_knows() -> None:
+    """Every `config:` override names a section and option of the pinned Airflow (3.x moved some of them), and
+    new DAGs start unpaused: Airflow 3 pauses them by default, and a paused DAG never loads anything."""
+    config = yaml.safe_load((CHARTS / "airflow-values.yaml").read_text())["config"]
+    known = airflow_config_options()
+    for section, options in config.items():
+        for option in options:
+            assert option in known.get(section, set()), f"[{section}] {option} is not an Airflow 3 option"
+    assert config["core"]["dags_are_paused_at_creation"] == "False"
+
+
+def airflow_config_options() -> dict[str, set[str]]:
+    """Sections and options of the Airflow in .venv-airflow (its config template), read without importing it."""
+    templates = list(
+        (REPO / ".venv-airflow" / "lib").glob("python3*/site-packages/airflow/config_templates/config.yml")
+    )
+    if not templates:
+        pytest.fail("no .venv-airflow: run `make bootstrap`")
+    sections = yaml.safe_load(templates[0].read_text())
+    return {name: set(section.get("options", {})) for name, section in sections.items()}
+
+
 def test_network_policies_cover_every_workload(default_objects: list[Manifest]) -> None:
     deny = by_kind(default_objects, "NetworkPolicy")["stockfeed-default-deny"]["spec"]
     selector = deny["podSelector"]["matchLabels"]
@@ -367,7 +391,7 @@ def test_production_brings_its_own_secrets_and_no_minio(production_objects: list
     assert not {"stockfeed-s3", "stockfeed-postgres", "stockfeed-airflow", "stockfeed-loader"} & set(secrets)
     assert "StatefulSet" not in {o["kind"] for o in production_objects if "minio" in o["metadata"]["name"]}
     operator = env_of(next(containers(by_kind(production_objects, "Deployment")["stockfeed-operator"])))
-    assert operator["OPERATOR_S3_ENDPOINT"] == "https://s3.eu-west-1.amazonaws.com"
+    assert operator["OPERATOR_S3_ENDPOINT_URL"] == "https://s3.eu-west-1.amazonaws.com"
     assert operator["OPERATOR_S3_CREDENTIALS_SECRET"] == "stockfeed-s3"
     env = by_kind(production_objects, "ConfigMap")["stockfeed-airflow-env"]["data"]
     assert env["PIPELINE_DBT_TARGET"] == "snowflake"

@@ -40,7 +40,7 @@ BASE_SETTINGS = {
     "OPERATOR_PRODUCER_IMAGE": PRODUCER_IMAGE,
     "OPERATOR_CONSUMER_IMAGE": CONSUMER_IMAGE,
     "OPERATOR_SIMULATOR_URL": "http://stockfeed-simulator:8080/api/v1",
-    "OPERATOR_S3_ENDPOINT": "http://minio:9000",
+    "OPERATOR_S3_ENDPOINT_URL": "http://minio:9000",
     "OPERATOR_S3_CREDENTIALS_SECRET": "minio-credentials",
     "OPERATOR_KAFKA_CLUSTER": "stockfeed",
     # short, so the level-based resync shows within a test; read when the handlers are first imported
@@ -219,17 +219,19 @@ def refusal_message(call: Any) -> tuple[int, str]:
     return int(caught.value.status), str(body.get("message", caught.value.body))
 
 
-def eventually_absent(read: Any, timeout: float, what: str) -> None:
-    def absent() -> bool:
-        try:
-            read()
-        except client.ApiException as error:
-            if error.status == 404:
-                return True
-            raise
-        return False
+def absent(read: Any) -> bool:
+    """True when `read()` answers 404; any other API error is raised."""
+    try:
+        read()
+    except client.ApiException as error:
+        if error.status == 404:
+            return True
+        raise
+    return False
 
-    wait_for(absent, timeout=timeout, what=what)
+
+def eventually_absent(read: Any, timeout: float, what: str) -> None:
+    wait_for(lambda: absent(read), timeout=timeout, what=what)
 
 
 def as_dict(api: Any, model: object) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import kopf
 
+from stockfeed_operator.config import OperatorSettings
 from stockfeed_operator.envs import (
     CONSUMER_METRICS_PORT,
     PRODUCER_METRICS_PORT,
@@ -24,7 +25,6 @@ from stockfeed_operator.envs import (
 )
 from stockfeed_operator.feed import Feed, Workload
 from stockfeed_operator.naming import CONFIG_HASH_ANNOTATION, Role, child_labels, child_name, selector_labels
-from stockfeed_operator.settings import OperatorSettings
 
 STRIMZI_API_VERSION = "kafka.strimzi.io/v1"
 STRIMZI_CLUSTER_LABEL = "strimzi.io/cluster"

@@ -7,7 +7,7 @@ import sys
 
 import kopf
 
-from stockfeed_operator.settings import ConfigError, OperatorSettings, load_settings
+from stockfeed_operator.config import ConfigError, OperatorSettings, load_settings
 
 LOG_FORMATS = {"plain": kopf.LogFormat.PLAIN, "full": kopf.LogFormat.FULL, "json": kopf.LogFormat.JSON}
 

@@ -1,5 +1,7 @@
 """The producer's and consumer's environment for one feed, in their own variables (PRODUCER_*, CONSUMER_*).
 
+The names and their rendering come from stockfeed_contracts.envs, which `make demo` uses too and the chart matches.
+
 Plain values go into the feed's ConfigMap; secrets (the Finnhub key, the S3 keys) only ever appear as
 secretKeyRef entries pointing at Secrets, so no key is copied into a ConfigMap, an annotation or a log.
 The names match services/producer/src/stockfeed_producer/config.py and services/consumer/.../config.py
@@ -12,9 +14,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from stockfeed_contracts import envs
+from stockfeed_operator.config import OperatorSettings
 from stockfeed_operator.feed import Feed
 from stockfeed_operator.naming import consumer_group
-from stockfeed_operator.settings import OperatorSettings
 
 PRODUCER_METRICS_PORT = 8000
 CONSUMER_METRICS_PORT = 9102
@@ -47,32 +50,30 @@ def quotes_budget_per_minute(symbols: int, poll_interval_seconds: float, plan_ca
 
 def producer_env(feed: Feed, settings: OperatorSettings) -> ComponentEnv:
     spec = feed.spec
-    plain = {
-        "PRODUCER_MODE": spec.mode,
-        "PRODUCER_SYMBOLS": ",".join(spec.symbols),
-        "PRODUCER_FEED": feed.name,
-        "PRODUCER_SOURCE": spec.source.type,
-        "PRODUCER_KAFKA_BOOTSTRAP": settings.kafka_bootstrap(kafka_cluster(feed, settings)),
-        "PRODUCER_METRICS_HOST": ALL_INTERFACES,
-        "PRODUCER_METRICS_PORT": str(PRODUCER_METRICS_PORT),
-    }
-    if spec.mode == "quotes":
-        plain["PRODUCER_QUOTES_TOPIC"] = spec.kafka.topic
-        plain["PRODUCER_PLAN_CALLS_PER_MINUTE"] = str(
-            quotes_budget_per_minute(len(spec.symbols), spec.poll_interval_seconds, spec.source.calls_per_minute)
-        )
-    else:
-        plain["PRODUCER_TRADES_TOPIC"] = spec.kafka.topic
-    secret_refs: list[dict[str, Any]] = []
-    if spec.source.type == "simulator":
-        url = spec.source.url or settings.simulator_url
+    url = spec.source.url
+    if spec.source.type == "simulator" and not url:
+        url = settings.simulator_url
         if not url:
             raise UnresolvableError(
                 "spec.source.url is not set and the operator has no OPERATOR_SIMULATOR_URL to fall back on"
             )
-        plain["PRODUCER_API_URL"] = url
-    elif spec.source.url:
-        plain["PRODUCER_API_URL"] = spec.source.url
+    plain = envs.producer_env(
+        mode=spec.mode,
+        feed=feed.name,
+        symbols=spec.symbols,
+        kafka_bootstrap=settings.kafka_bootstrap(kafka_cluster(feed, settings)),
+        topic=spec.kafka.topic,
+        source=spec.source.type,
+        api_url=url,
+        plan_calls_per_minute=quotes_budget_per_minute(
+            len(spec.symbols), spec.poll_interval_seconds, spec.source.calls_per_minute
+        )
+        if spec.mode == "quotes"
+        else None,
+        metrics_host=ALL_INTERFACES,
+        metrics_port=PRODUCER_METRICS_PORT,
+    )
+    secret_refs: list[dict[str, Any]] = []
     if spec.source.api_key is not None:
         secret_refs.append(_secret_env("PRODUCER_FINNHUB_API_KEY", spec.source.api_key.name, spec.source.api_key.key))
     return ComponentEnv(plain, secret_refs)
@@ -80,25 +81,25 @@ def producer_env(feed: Feed, settings: OperatorSettings) -> ComponentEnv:
 
 def consumer_env(feed: Feed, settings: OperatorSettings) -> ComponentEnv:
     spec = feed.spec
-    plain = {
-        "CONSUMER_BOOTSTRAP_SERVERS": settings.kafka_bootstrap(kafka_cluster(feed, settings)),
-        "CONSUMER_TOPICS": spec.kafka.topic,
-        "CONSUMER_GROUP_ID": consumer_group(feed.namespace, feed.name),
-        "CONSUMER_BUCKET": spec.sink.bucket,
-        "CONSUMER_PREFIX": spec.sink.prefix,
-        "CONSUMER_EXPECTED_SCHEMA": CONTRACT_BY_MODE[spec.mode],
-        "CONSUMER_S3_REGION": settings.s3_region,
-        "CONSUMER_METRICS_HOST": ALL_INTERFACES,
-        "CONSUMER_METRICS_PORT": str(CONSUMER_METRICS_PORT),
-    }
-    if settings.s3_endpoint:
-        plain["CONSUMER_S3_ENDPOINT"] = settings.s3_endpoint
+    plain = envs.consumer_env(
+        kafka_bootstrap=settings.kafka_bootstrap(kafka_cluster(feed, settings)),
+        topics=[spec.kafka.topic],
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_region=settings.s3_region,
+        bucket=spec.sink.bucket,
+        prefix=spec.sink.prefix,
+        group_id=consumer_group(feed.namespace, feed.name),
+        expected_schema=CONTRACT_BY_MODE[spec.mode],
+        metrics_host=ALL_INTERFACES,
+        metrics_port=CONSUMER_METRICS_PORT,
+    )
     secret_refs = []
     if settings.s3_credentials_secret:
         secret = settings.s3_credentials_secret
+        key_id, secret_key = envs.s3_credential_variables(envs.CONSUMER)
         secret_refs = [
-            _secret_env("CONSUMER_S3_ACCESS_KEY", secret, settings.s3_access_key_id_key),
-            _secret_env("CONSUMER_S3_SECRET_KEY", secret, settings.s3_secret_access_key_key),
+            _secret_env(key_id, secret, settings.s3_access_key_id_key),
+            _secret_env(secret_key, secret, settings.s3_secret_access_key_key),
         ]
     return ComponentEnv(plain, secret_refs)
 

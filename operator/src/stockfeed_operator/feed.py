@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from stockfeed_contracts import lake
+
 GROUP = "stockfeed.dev"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -23,11 +25,11 @@ SourceType = Literal["simulator", "finnhub"]
 
 DEFAULT_MODE: Mode = "quotes"
 DEFAULT_POLL_INTERVAL = "6s"
-DEFAULT_TOPIC = "stock-quotes"
+DEFAULT_TOPIC = lake.QUOTES_TOPIC
 DEFAULT_PARTITIONS = 3
 DEFAULT_TOPIC_REPLICAS = 1
-DEFAULT_BUCKET = "bronze-transactions"
-DEFAULT_PREFIX = "bronze"  # the consumer's own default; the loader reads bronze/topic=<topic>/
+DEFAULT_BUCKET = lake.DEFAULT_BUCKET
+DEFAULT_PREFIX = lake.DEFAULT_PREFIX.strip("/")  # the loader discovers <prefix>/topic=<topic>/ directories
 DEFAULT_API_KEY_KEY = "api-key"
 DEFAULT_CALLS_PER_MINUTE = 60  # Finnhub's free plan
 DEFAULT_RESOURCES: Mapping[str, Mapping[str, str]] = {
@@ -120,6 +122,10 @@ class Feed:
         }
 
 
+# the CRD's rule for a keyed source.url: https, a finnhub.io host, no user:password
+_FINNHUB_TLS_URL = re.compile(r"https://([a-z0-9-]+[.])*finnhub[.]io(:[0-9]+)?([/?#]\S*)?")
+
+
 def parse_duration(text: str) -> float:
     """Seconds in a Go-style duration such as `6s`, `1m30s` or `500ms`."""
     position, total = 0, 0.0
@@ -180,6 +186,16 @@ def _source(source: Mapping[str, Any]) -> Source:
     if kind == "finnhub" and api_key is None:
         raise InvalidSpecError("MissingApiKey", "spec.source.type finnhub needs spec.source.apiKeySecretRef")
     url = source.get("url")
+    # The CRD refuses both; checked again here so that an older CRD cannot route a Secret elsewhere.
+    if api_key is not None and kind != "finnhub":
+        raise InvalidSpecError(
+            "ApiKeyNotForFinnhub",
+            "spec.source.apiKeySecretRef is only for source.type finnhub: a key goes to Finnhub only",
+        )
+    if api_key is not None and url and not _FINNHUB_TLS_URL.fullmatch(str(url)):
+        raise InvalidSpecError(
+            "ApiKeyNotForFinnhub", "with apiKeySecretRef, spec.source.url must be an https:// URL on finnhub.io"
+        )
     calls = int(source.get("callsPerMinute", DEFAULT_CALLS_PER_MINUTE))
     return Source(type=kind, url=str(url) if url else None, api_key=api_key, calls_per_minute=calls)
 

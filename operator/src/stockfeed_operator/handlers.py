@@ -15,11 +15,11 @@ from typing import Any
 import kopf
 
 from stockfeed_operator import kube, reconcile
+from stockfeed_operator.config import load_settings, resync_seconds_from_env
 from stockfeed_operator.conflicts import TopicClaim
 from stockfeed_operator.feed import DEFAULT_TOPIC, GROUP, PLURAL, VERSION
 from stockfeed_operator.naming import FEED_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Role
 from stockfeed_operator.observe import resource_version
-from stockfeed_operator.settings import load_settings, resync_seconds_from_env
 from stockfeed_operator.state import ChildState, FeedKey, FeedMemory, OperatorState
 
 FEEDS = (GROUP, VERSION, PLURAL)

@@ -97,6 +97,22 @@ class Kube:
         query = {"fieldManager": MANAGED_BY, "force": "true"}
         return await self._patch(path, obj, "application/apply-patch+yaml", query)
 
+    async def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """The object as stored, or None when there is none."""
+        try:
+            return await self._request("GET", object_path(api_version, kind, namespace, name))
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    async def list_items(self, api_version: str, kind: str, namespace: str) -> list[dict[str, Any]]:
+        """Every object of a kind in a namespace (for the few lookups no label selector can make)."""
+        path = object_path(api_version, kind, namespace, "").rstrip("/")
+        answer = await self._request("GET", path)
+        items: list[dict[str, Any]] = answer.get("items") or []
+        return items
+
     async def patch_feed_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> dict[str, Any]:
         """A JSON merge patch of a StockFeed's status subresource (lists such as conditions are replaced whole)."""
         path = object_path(feedspec.API_VERSION, feedspec.KIND, namespace, name, subresource="status")
@@ -105,14 +121,28 @@ class Kube:
     async def _patch(
         self, path: str, body: Mapping[str, Any], content_type: str, query: Mapping[str, str]
     ) -> dict[str, Any]:
+        # JSON is YAML, so this also serves apply-patch+yaml
+        return await self._request("PATCH", path, json.dumps(body), content_type, query)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        data: str | None = None,
+        content_type: str | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         await self._ready.wait()
         assert self._session is not None
-        headers = {"Content-Type": content_type, "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
         try:
-            async with self._session.patch(
+            async with self._session.request(
+                method,
                 self._server + path,
-                params=query,
-                data=json.dumps(body),  # JSON is YAML, so this also serves apply-patch+yaml
+                params=query or {},
+                data=data,
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
             ) as response:

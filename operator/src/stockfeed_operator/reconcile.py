@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 from stockfeed_operator import conditions, observe
 from stockfeed_operator.children import desired_children
 from stockfeed_operator.conditions import Observed, Problem
-from stockfeed_operator.conflicts import TopicClaim, topic_conflict
+from stockfeed_operator.conflicts import TopicClaim, child_conflict, foreign_topic, topic_conflict
 from stockfeed_operator.envs import UnresolvableError, kafka_cluster
-from stockfeed_operator.feed import InvalidSpecError, parse_feed
+from stockfeed_operator.feed import Feed, InvalidSpecError, parse_feed
 from stockfeed_operator.kube import ApiError
 from stockfeed_operator.naming import COMPONENT_LABEL, Role, child_name
 from stockfeed_operator.state import ChildState, FeedKey, FeedMemory, OperatorState
@@ -65,11 +65,48 @@ async def _apply_all(
     except UnresolvableError as error:
         return Outcome(Problem("OperatorSettingMissing", str(error)), retry=False)
 
+    try:
+        foreign = await _foreign_object(state, feed, cluster, children)
+    except ApiError as error:
+        reason = "Forbidden" if error.status == 403 else "ApplyFailed"
+        return Outcome(Problem(reason, f"reading the feed's children failed: {error}"), retry=True)
+    if foreign is not None:
+        log.warning("%s/%s: %s", feed.namespace, feed.name, foreign.message)
+        return Outcome(foreign, retry=False)
+
     # The ConfigMap first (the pods read it), then the topic and both Deployments side by side.
     config, rest = children[0], children[1:]
     outcomes = [await _apply_one(state, memory, config)]
     outcomes += await asyncio.gather(*(_apply_one(state, memory, child) for child in rest))
     return next((outcome for outcome in outcomes if outcome.problem is not None), Outcome(None, retry=False))
+
+
+async def _foreign_object(
+    state: OperatorState, feed: Feed, cluster: str, children: list[dict[str, Any]]
+) -> Problem | None:
+    """An object in the way that this feed does not control: a child's name taken, or its Kafka topic managed.
+
+    Server-side apply would take such an object over (and the garbage collector delete it with the feed), so
+    nothing is applied while one exists. Only this check stands between a name and an adoption: an object created
+    between this read and the apply that follows would still be taken (a window of one request).
+    """
+    found = await asyncio.gather(
+        *(
+            state.kube.get(child["apiVersion"], child["kind"], feed.namespace, child["metadata"]["name"])
+            for child in children
+        )
+    )
+    for existing in found:
+        if existing is not None and (problem := child_conflict(feed.name, feed.uid, existing)) is not None:
+            return problem
+    topic = next(child for child in children if child["kind"] == "KafkaTopic")
+    try:
+        topics = await state.kube.list_items(topic["apiVersion"], "KafkaTopic", feed.namespace)
+    except ApiError as error:
+        if error.status == 404:  # no KafkaTopic CRD: applying the topic reports KafkaTopicCRDMissing
+            return None
+        raise
+    return foreign_topic(feed.name, feed.uid, feed.spec.kafka.topic, cluster, topics)
 
 
 async def _apply_one(state: OperatorState, memory: FeedMemory, child: Mapping[str, Any]) -> Outcome:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stockfeed_operator.conditions import Problem
+from stockfeed_operator.config import OperatorSettings
 from stockfeed_operator.kube import Kube
 from stockfeed_operator.naming import Role
 from stockfeed_operator.observe import TopicState, WorkloadState
-from stockfeed_operator.settings import OperatorSettings
 
 FeedKey = tuple[str, str]
 ChildState = WorkloadState | TopicState

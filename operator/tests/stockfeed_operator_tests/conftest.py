@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from stockfeed_operator.settings import OperatorSettings, load_settings
+from stockfeed_operator.config import OperatorSettings, load_settings
 
 BASE_ENV = {
     "OPERATOR_PRODUCER_IMAGE": "registry.example/stockfeed-producer:1.0",
     "OPERATOR_CONSUMER_IMAGE": "registry.example/stockfeed-consumer:1.0",
     "OPERATOR_SIMULATOR_URL": "http://stockfeed-simulator:8080/api/v1",
-    "OPERATOR_S3_ENDPOINT": "http://minio:9000",
+    "OPERATOR_S3_ENDPOINT_URL": "http://minio:9000",
     "OPERATOR_S3_CREDENTIALS_SECRET": "minio-credentials",
 }
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from stockfeed_operator.children import config_hash, desired_children
+from stockfeed_operator.config import OperatorSettings
 from stockfeed_operator.envs import UnresolvableError, consumer_env, producer_env
 from stockfeed_operator.feed import parse_feed
 from stockfeed_operator.naming import CONFIG_HASH_ANNOTATION
-from stockfeed_operator.settings import OperatorSettings
 
 from .conftest import feed_body, settings_with
 
@@ -82,7 +82,7 @@ def test_kafka_cluster_defaults_to_the_operator_setting() -> None:
     objs = children(settings_with(kafka_cluster="platform", kafka_bootstrap_template="{cluster}-kafka-bootstrap:9093"))
     assert objs["KafkaTopic:tech-topic"]["metadata"]["labels"]["strimzi.io/cluster"] == "platform"
     data = objs["ConfigMap:tech-config"]["data"]
-    assert data["PRODUCER_KAFKA_BOOTSTRAP"] == data["CONSUMER_BOOTSTRAP_SERVERS"] == "platform-kafka-bootstrap:9093"
+    assert data["PRODUCER_KAFKA_BOOTSTRAP"] == data["CONSUMER_KAFKA_BOOTSTRAP"] == "platform-kafka-bootstrap:9093"
 
 
 def test_configmap_holds_the_plain_settings_of_both_components(settings: OperatorSettings) -> None:
@@ -96,7 +96,7 @@ def test_configmap_holds_the_plain_settings_of_both_components(settings: Operato
     assert data["CONSUMER_PREFIX"] == "bronze"
     assert data["CONSUMER_GROUP_ID"] == "stockfeed.markets.tech"
     assert data["CONSUMER_EXPECTED_SCHEMA"] == "quote.v1"
-    assert data["CONSUMER_S3_ENDPOINT"] == "http://minio:9000"
+    assert data["CONSUMER_S3_ENDPOINT_URL"] == "http://minio:9000"
     assert all(isinstance(value, str) for value in data.values())
 
 
@@ -110,11 +110,11 @@ def test_secrets_are_referenced_never_copied(settings: OperatorSettings) -> None
         "valueFrom": {"secretKeyRef": {"name": "finnhub", "key": "token"}},
     }
     consumer = env_of(objs, "consumer")
-    assert consumer["CONSUMER_S3_ACCESS_KEY"]["valueFrom"]["secretKeyRef"] == {
+    assert consumer["CONSUMER_S3_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == {
         "name": "minio-credentials",
         "key": "access-key-id",
     }
-    assert consumer["CONSUMER_S3_SECRET_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "secret-access-key"
+    assert consumer["CONSUMER_S3_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "secret-access-key"
 
 
 def test_plain_env_comes_from_the_configmap_only_for_its_own_component(settings: OperatorSettings) -> None:

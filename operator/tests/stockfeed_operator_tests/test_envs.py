@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from stockfeed_consumer import config as consumer_config
+from stockfeed_operator.config import OperatorSettings
 from stockfeed_operator.envs import ComponentEnv, consumer_env, producer_env, quotes_budget_per_minute
 from stockfeed_operator.feed import parse_feed
-from stockfeed_operator.settings import OperatorSettings
 from stockfeed_producer import config as producer_config
 
 from .conftest import feed_body
@@ -90,8 +90,8 @@ def test_the_consumer_accepts_the_feed(monkeypatch: pytest.MonkeyPatch, settings
     assert loaded.group_id == "stockfeed.markets.tech"
     assert (loaded.bucket, loaded.prefix) == ("bronze-transactions", "bronze")
     assert loaded.expected_schema == "quote.v1"
-    assert loaded.s3_endpoint == "http://minio:9000"
-    assert loaded.s3_access_key is not None
+    assert loaded.s3_endpoint_url == "http://minio:9000"
+    assert loaded.s3_access_key_id is not None
     assert loaded.metrics_port == 9102
 
 

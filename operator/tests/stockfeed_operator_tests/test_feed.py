@@ -122,3 +122,33 @@ def test_object_defaults_repeat_their_fields_defaults() -> None:
         for field, definition in schema[name]["properties"].items():
             if "default" in definition:
                 assert default[field] == definition["default"], (name, field)
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ({"type": "simulator", "apiKeySecretRef": {"name": "db-password"}}, "ApiKeyNotForFinnhub"),
+        (
+            {"type": "finnhub", "apiKeySecretRef": {"name": "fh"}, "url": "http://finnhub.io/api/v1"},
+            "ApiKeyNotForFinnhub",
+        ),
+        (
+            {"type": "finnhub", "apiKeySecretRef": {"name": "fh"}, "url": "https://collector.example/api/v1"},
+            "ApiKeyNotForFinnhub",
+        ),
+        (
+            {"type": "finnhub", "apiKeySecretRef": {"name": "fh"}, "url": "https://x@finnhub.io/api/v1"},
+            "ApiKeyNotForFinnhub",
+        ),
+    ],
+)
+def test_a_key_never_goes_anywhere_but_finnhub_over_tls(source: dict[str, Any], reason: str) -> None:
+    """The CRD refuses these; an older CRD might not, so parsing refuses them too."""
+    with pytest.raises(InvalidSpecError) as caught:
+        parse_spec({"symbols": ["AAPL"], "source": source})
+    assert caught.value.reason == reason
+
+
+def test_a_key_with_finnhubs_own_url_is_fine() -> None:
+    spec = {"type": "finnhub", "apiKeySecretRef": {"name": "fh"}, "url": "https://finnhub.io/api/v1"}
+    assert parse_spec({"symbols": ["AAPL"], "source": spec}).source.url == "https://finnhub.io/api/v1"

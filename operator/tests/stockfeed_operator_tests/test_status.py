@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from stockfeed_operator.conditions import Problem
+from stockfeed_operator.config import OperatorSettings
 from stockfeed_operator.kube import Kube
 from stockfeed_operator.naming import Role
 from stockfeed_operator.observe import TopicState, WorkloadState
 from stockfeed_operator.reconcile import build_status, feed_memory
-from stockfeed_operator.settings import OperatorSettings
 from stockfeed_operator.state import ChildState, OperatorState
 
 from .conftest import feed_body

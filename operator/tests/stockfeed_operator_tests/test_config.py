@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stockfeed_operator import cli
-from stockfeed_operator.settings import ConfigError, load_settings, resync_seconds_from_env
+from stockfeed_operator.config import ConfigError, load_settings, resync_seconds_from_env
 
 from .conftest import BASE_ENV
 
@@ -58,3 +58,12 @@ def test_cli_check_accepts_good_settings(monkeypatch: pytest.MonkeyPatch) -> Non
     for name, value in BASE_ENV.items():
         monkeypatch.setenv(name, value)
     assert cli.main(["--check"]) == 0
+
+
+def test_the_s3_endpoint_has_the_shared_name_and_the_old_one_still_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = {k: v for k, v in BASE_ENV.items() if not k.startswith("OPERATOR_S3_ENDPOINT")}
+    assert load_settings({**base, "OPERATOR_S3_ENDPOINT_URL": "http://new:9000"}).s3_endpoint_url == "http://new:9000"
+    assert load_settings({**base, "OPERATOR_S3_ENDPOINT": "http://old:9000"}).s3_endpoint_url == "http://old:9000"
+    for name, value in {**base, "OPERATOR_S3_ENDPOINT": "http://old-env:9000"}.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings().s3_endpoint_url == "http://old-env:9000"

@@ -12,8 +12,10 @@ import os
 from collections.abc import Mapping
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from stockfeed_contracts import envs
 
 ENV_PREFIX = "OPERATOR_"
 DEFAULT_RESYNC_SECONDS = 60.0
@@ -39,7 +41,15 @@ class OperatorSettings(BaseSettings):
     simulator_url: str | None = None
 
     # bronze sink: the S3 endpoint (MinIO) and the Secret in the feed's namespace holding the consumer's keys
-    s3_endpoint: str | None = None
+    s3_endpoint_url: str | None = Field(
+        None,  # OPERATOR_S3_ENDPOINT (deprecated) still works
+        validation_alias=AliasChoices(
+            f"{ENV_PREFIX}S3_ENDPOINT_URL",
+            *envs.deprecated_names(f"{ENV_PREFIX}S3_ENDPOINT_URL"),
+            "s3_endpoint_url",
+            "s3_endpoint",
+        ),
+    )
     s3_region: str = "us-east-1"
     s3_credentials_secret: str | None = None
     s3_access_key_id_key: str = "access-key-id"
