@@ -208,3 +208,27 @@ def test_a_gzip_bomb_is_refused_with_bounded_memory(
     assert "LOADER_MAX_LINE_BYTES" in str(reason)
     print(f"gzip bomb run: loader peak RSS {done.max_rss_mib:.0f} MiB")
     assert done.max_rss_mib < 400, f"the loader peaked at {done.max_rss_mib:.0f} MiB"
+
+
+@pytest.mark.timeout(300)
+def test_a_key_ahead_of_the_clock_never_hides_the_current_hour(
+    s3: Any, s3_bucket: str, stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A key within LOADER_MAX_FUTURE_HOURS loads, but the listing watermark is never taken from it: an object
+    of the current hour written afterwards still loads (before, the watermark jumped ahead and hid it)."""
+    from datetime import UTC, datetime, timedelta
+
+    duckdb_path = tmp_path / "stocks_mds.duckdb"
+    now = datetime.now(UTC)
+    ahead = now + timedelta(hours=2)
+    early = f"{PREFIX}dt={ahead:%Y-%m-%d}/hour={ahead:%H}/stock-quotes+0+{0:020d}.ndjson.gz"
+    s3.put_object(Bucket=s3_bucket, Key=early, Body=lines_gz([good_line()]))
+    first = run_loader(stack_env, s3_bucket, duckdb_path, LOADER_MAX_FUTURE_HOURS="2")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert ledger(duckdb_path)[early][0] == "loaded"
+
+    on_time = f"{PREFIX}dt={now:%Y-%m-%d}/hour={now:%H}/stock-quotes+1+{0:020d}.ndjson.gz"
+    s3.put_object(Bucket=s3_bucket, Key=on_time, Body=lines_gz([good_line(), good_line()]))
+    second = run_loader(stack_env, s3_bucket, duckdb_path, LOADER_MAX_FUTURE_HOURS="2")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert ledger(duckdb_path)[on_time] == ("loaded", 2, None)

@@ -34,6 +34,13 @@ def _validator(version: str) -> Callable[[Any], Any]:
     return fastjsonschema.compile(load_schema(version))
 
 
+@cache
+def _validation_error() -> type[Exception]:
+    from fastjsonschema import JsonSchemaValueException
+
+    return JsonSchemaValueException
+
+
 def reason_invalid(message: object, expected: str | None = None) -> str | None:
     """None if `message` follows its contract, else a one-line reason (for logs and dead letters).
 
@@ -47,12 +54,10 @@ def reason_invalid(message: object, expected: str | None = None) -> str | None:
     if expected is not None and version != expected:
         return f"schema_version {version!r}, expected {expected!r}"
     validate = _validator(version)
-    from fastjsonschema import JsonSchemaValueException
-
     try:
         validate(message)
-    except JsonSchemaValueException as error:
-        return f"{version}: {error.message}"
+    except _validation_error() as error:
+        return f"{version}: {getattr(error, 'message', error)}"
     return None
 
 

@@ -24,7 +24,8 @@ def _seen_by(feed: str | None) -> str:
         return "true"
     if not _FEED.fullmatch(feed):
         raise ValueError(f"{feed!r} is not a feed name")
-    return f"(',' || feeds || ',') like '%,{feed},%'"
+    # position(), not LIKE: `_` is a wildcard there, and feed names may contain it
+    return f"position(',{feed},' in (',' || feeds || ',')) > 0"
 
 
 def feeds(schema: str) -> str:

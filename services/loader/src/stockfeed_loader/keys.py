@@ -79,9 +79,9 @@ def future_reason(key: str, first_future: datetime) -> str | None:
     return f"hour {parsed.hour:%Y-%m-%dT%H} is in the future (LOADER_MAX_FUTURE_HOURS)"
 
 
-def watermark_range(prefix: str, first_future: datetime) -> KeyRange:
-    """The keys the watermark is taken from: the topic directory `prefix`, below its first future hour."""
-    return KeyRange(prefix, f"{prefix}{hour_directory(first_future)}/")
+def watermark_range(prefix: str, end_hour: datetime) -> KeyRange:
+    """The keys the watermark is taken from: the topic directory `prefix`, below the hour `end_hour`."""
+    return KeyRange(prefix, f"{prefix}{hour_directory(end_hour)}/")
 
 
 def is_loadable(key: str, suffix: str) -> bool:

@@ -99,9 +99,10 @@ def _find_new(
     """The objects under `prefix` the ledger lacks: list from the watermark's window, compare with the ledger."""
     key_range = KeyRange.for_prefix(prefix)
     summary.prefixes += 1
-    # future keys (quarantined) never count: one would otherwise start every listing after itself
-    first_future = first_future_hour(datetime.now(UTC), settings.max_future_hours)
-    high_water = None if settings.full_rescan else warehouse.high_water_key(watermark_range(prefix, first_future))
+    # Only keys up to the current hour count: a key ahead of the clock (loaded within LOADER_MAX_FUTURE_HOURS, or
+    # quarantined beyond it) would otherwise start the listing after itself and hide this hour's objects.
+    next_hour = first_future_hour(datetime.now(UTC), 0)
+    high_water = None if settings.full_rescan else warehouse.high_water_key(watermark_range(prefix, next_hour))
     start_after = listing_start(high_water, settings.recheck_hours)
     if high_water is not None and start_after is None:
         log.warning("high-water key %s is off the bronze key layout: listing all of %s", high_water, prefix)
