@@ -27,13 +27,13 @@ POD_TIMEOUT = 180  # seconds: dbt and streamlit import a lot on a shared 2-core 
 IDS = [image.name for image in images.IMAGES]
 # What each entrypoint prints for its smoke arguments (Image.smoke), so a pod that exits 0 without running the
 # program (a wrong entrypoint) does not pass.
-EXPECTED = {
-    "simulator": "usage",
-    "producer": "usage",
-    "consumer": "usage",
-    "loader": "usage",
+EXPECTED = {  # each program's own name: an image with another service's entrypoint fails
+    "simulator": "usage: stockfeed-simulator",
+    "producer": "usage: stockfeed-producer",
+    "consumer": "usage: stockfeed-consumer",
+    "loader": "usage: stockfeed-load",
     "dbt": "Core:",
-    "operator": "usage",
+    "operator": "usage: stockfeed-operator",
     "dashboard": "Streamlit, version",
 }
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from devstack.k8s import kwok_config
 from devstack.k8s.versions import KUBERNETES_VERSION
 from devstack.settings import Settings
 from tests.k8s.kube import wait_for
@@ -93,9 +94,11 @@ def test_untolerating_pods_still_go_to_kwok(
         "spec": {"containers": [{"name": "main", "image": "example.invalid/never-pulled:1"}]},
     }
     core_v1.create_namespaced_pod(namespace, pod)
-    bound = wait_for(lambda: core_v1.read_namespaced_pod("plain", namespace).spec.node_name, 30, "pod plain bound")
-    assert bound != real_node["DEVSTACK_REAL_NODE"]
-    core_v1.delete_namespaced_pod("plain", namespace, grace_period_seconds=0)
+    try:
+        bound = wait_for(lambda: core_v1.read_namespaced_pod("plain", namespace).spec.node_name, 30, "pod bound")
+        assert bound == kwok_config.NODE_NAME != real_node["DEVSTACK_REAL_NODE"]
+    finally:
+        core_v1.delete_namespaced_pod("plain", namespace, grace_period_seconds=0)
 
 
 def test_a_pod_with_the_charts_security_context_runs_to_completion(

@@ -100,20 +100,51 @@ def struct_for(version: str) -> type[msgspec.Struct]:
 
 
 @cache
-def _decoder() -> tuple[msgspec.json.Decoder[Any], dict[type, str]]:
+def _decoder() -> tuple[msgspec.json.Decoder[Any], dict[type, str], dict[type, int | None]]:
+    """The Struct types (one per schema version, tagged by schema_version), and per type its number of keys when
+    every field is required (None: it has optional fields, counted per record)."""
     structs = {struct_for(version): version for version in SCHEMA_VERSIONS}
-    return msgspec.json.Decoder(Union[tuple(structs)]), structs  # noqa: UP007
+    keys: dict[type, int | None] = {}
+    for struct in structs:
+        fields = msgspec.structs.fields(struct)
+        keys[struct] = 1 + len(fields) if all(field.required for field in fields) else None  # +1: the tag
+    return msgspec.json.Decoder(Union[tuple(structs)]), structs, keys  # noqa: UP007 (built at run time)
+
+
+def _string_colons(values: tuple[Any, ...]) -> int:
+    count = 0
+    for item in values:
+        if isinstance(item, str):
+            count += item.count(":")
+        elif isinstance(item, list):
+            count += sum(element.count(":") for element in item if isinstance(element, str))
+    return count
 
 
 def accepts_json(raw: bytes, expected: str | None = None) -> bool:
-    """True if `raw` is one JSON object that follows its contract (and is `expected`, if given).
+    """True if `raw` is one JSON object that follows its contract (and is `expected`, if given), no key repeated.
 
-    False means "not shown here", not "invalid": unknown fields, integral floats where integers are due,
-    anything unusual is left to `reason_invalid`.
+    msgspec checks each occurrence of a key and keeps the last, so bytes are only accepted when their colons
+    leave no room for a repeated key (json_rules: duplicates are refused): the tag and each present field take
+    one each, and the colons inside strings are counted when no escape can hide one. False means "not shown
+    here", not "invalid": unknown fields, integral floats where integers are due, anything unusual is left to
+    `reason_invalid`.
     """
-    decoder, versions = _decoder()
+    decoder, versions, all_keys = _decoder()
     try:
         document = decoder.decode(raw)
     except (ValueError, RecursionError):  # msgspec.DecodeError, UnicodeDecodeError (not UTF-8), deep nesting
         return False
-    return expected is None or versions[type(document)] == expected
+    kind = type(document)
+    if expected is not None and versions[kind] != expected:
+        return False
+    colons = raw.count(b":")
+    keys = all_keys[kind]
+    if colons == keys:  # the common case: every field is required, no colon inside a string
+        return True
+    fields = msgspec.structs.astuple(document)
+    if keys is None:
+        keys = 1 + len(fields) - fields.count(msgspec.UNSET)  # the schema_version tag is a key too
+        if colons == keys:
+            return True
+    return b"\\" not in raw and colons == keys + _string_colons(fields)

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from stockfeed_consumer.validation import Unparsable, duplicate_key, fast_accepts, parse_one, reasons_invalid
+from stockfeed_consumer.validation import Unparsable, parse_one, reasons_invalid
+from stockfeed_contracts.fast import accepts_json as fast_accepts
+from stockfeed_contracts.json_rules import duplicate_key
 
 pytestmark = pytest.mark.unit
 

@@ -22,8 +22,8 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 
 from stockfeed_consumer.batching import SealedBatch
 from stockfeed_consumer.flush import EncodedFlush, Layout, encode_flush
-from stockfeed_consumer.validation import fast_accepts
 from stockfeed_contracts import SCHEMA_VERSIONS, reason_invalid
+from stockfeed_contracts.fast import accepts_json
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 PARENT_WATCH_SECONDS = 1.0
@@ -65,7 +65,7 @@ def _warm_up() -> None:
     """Import and compile the contract validators (full and fast) before the first batch needs them."""
     for version in SCHEMA_VERSIONS:
         reason_invalid({"schema_version": version})
-    fast_accepts(b"{}", None)
+    accepts_json(b"{}", None)
 
 
 class Encoder:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from stockfeed_contracts import reason_invalid
+from stockfeed_contracts.json_rules import MAX_DEPTH, nesting_depth, unique_keys
 
 # fast, still a few times smaller than the text; the staged file is deleted after the batch
 STAGED_GZIP_LEVEL = 3
@@ -51,18 +52,6 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Python keeps the last of duplicate keys, DuckDB the first, Snowflake refuses: one rule, refuse them
-    record = dict(pairs)
-    if len(record) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise ValueError(f"duplicate key {key[:40]!r}")
-            seen.add(key)
-    return record
-
-
 # a \uD800-\uDFFF escape: only then can a parsed string hold a surrogate (a lone one DuckDB refuses)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
@@ -85,36 +74,12 @@ def _lone_surrogate(value: Any) -> bool:
     return False
 
 
-# the deepest nesting a record may have (the consumer's dead-letter rule is the same): Python's parser stops
-# near 1,000 levels, orjson's writer at 255; contract records are flat
-MAX_DEPTH = 128
-
-
-def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
-    """How deeply objects and arrays nest in `value` (a scalar: 0), counted up to just past `limit`."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            break
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
 def parse_record(text: str) -> Any:
     """`text` as JSON the way both warehouses read it; ValueError for anything one of them reads otherwise:
     NaN/Infinity, numbers past the double range, duplicate keys, lone surrogates, nesting Python cannot parse."""
     try:
         value = json.loads(
-            text, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys
+            text, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=unique_keys
         )
     except RecursionError:
         raise ValueError("nested too deeply") from None
