@@ -179,7 +179,7 @@ def test_the_kafka_topic_the_operator_builds_fits_the_generated_schema(
     crds: dict[str, Manifest], operator_topic: Manifest
 ) -> None:
     assert operator_topic["apiVersion"] == STRIMZI_API_VERSION
-    assert set(operator_topic["spec"]) == {"topicName", "partitions", "replicas"}
+    assert set(operator_topic["spec"]) == {"topicName", "partitions", "replicas", "config"}
     assert object_problems(operator_topic, crds) == []
 
 

@@ -77,7 +77,12 @@ def test_a_feed_gets_its_topic_configmap_and_deployments(
     assert "stockfeed.dev/finalizer" in feed["metadata"]["finalizers"]
 
     topic = read_topic(custom_objects, ns, "tech-topic")
-    assert topic["spec"] == {"topicName": "stock-quotes", "partitions": 2, "replicas": 1}
+    assert topic["spec"] == {
+        "topicName": "stock-quotes",
+        "partitions": 2,
+        "replicas": 1,
+        "config": {"message.timestamp.type": "LogAppendTime"},
+    }
     assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "stockfeed"
     assert owner_of(topic) == ("StockFeed", "tech", uid, True)
 

@@ -66,7 +66,14 @@ def kafka_topic(feed: Feed, settings: OperatorSettings) -> dict[str, Any]:
         "apiVersion": STRIMZI_API_VERSION,
         "kind": "KafkaTopic",
         "metadata": metadata,
-        "spec": {"topicName": kafka.topic, "partitions": kafka.partitions, "replicas": kafka.replicas},
+        "spec": {
+            "topicName": kafka.topic,
+            "partitions": kafka.partitions,
+            "replicas": kafka.replicas,
+            # The broker stamps each record as it appends it: bronze keys are named by that hour, so a producer
+            # with a wrong clock can neither put its objects in the future nor below the loader's listing window.
+            "config": {"message.timestamp.type": "LogAppendTime"},
+        },
     }
     return _adopted(obj, feed)
 

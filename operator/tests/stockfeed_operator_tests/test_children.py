@@ -75,7 +75,12 @@ def test_kafka_topic_follows_the_spec_and_names_its_strimzi_cluster(settings: Op
     topic = children(settings, spec)["KafkaTopic:tech-topic"]
     assert topic["apiVersion"] == "kafka.strimzi.io/v1"
     assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "main"
-    assert topic["spec"] == {"topicName": "tech-quotes", "partitions": 6, "replicas": 3}
+    assert topic["spec"] == {
+        "topicName": "tech-quotes",
+        "partitions": 6,
+        "replicas": 3,
+        "config": {"message.timestamp.type": "LogAppendTime"},  # the broker's clock names the bronze hour
+    }
 
 
 def test_kafka_cluster_defaults_to_the_operator_setting() -> None:
