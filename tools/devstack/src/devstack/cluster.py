@@ -137,6 +137,8 @@ class Cluster(Server):
                     realnode.HOST_SERVICES_NAMESPACE, self.settings.node_ip, self.node.host_services()))  # fmt: skip
         except BaseException:
             # Leave nothing half-up behind: stop what this call started (the logs stay for the error message).
+            if self.node is not None:
+                self.node.stop()
             for component in reversed(started):
                 procs.stop(self.component_pid_file(component), str(self.data_dir))
             raise

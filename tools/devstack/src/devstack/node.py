@@ -134,6 +134,10 @@ class RealNode:
         if self.running() and self.healthy():
             return
         self.check_prerequisites()
+        if _stale_owner(str(self.settings.home)):
+            # a stack that was killed without `down` (SIGKILL, an ended session) left its node's machine-wide
+            # state behind: its containers, rules, cgroups and bridge go before ours are made
+            self._clean_machine()
         OWNER_FILE.write_text(f"{self.settings.home}\n")
         self._setup_network()
         self._write_configs()
@@ -374,18 +378,28 @@ class RealNode:
         for name in ("kube-proxy", "containerd", "coredns", "forwarder"):
             stopped = procs.stop(self.pid_file(by_name[name]), str(self.dir)) or stopped
         self._kill_shims()
-        if self.binary("kube-proxy").is_file() and os.geteuid() == 0:
-            _run([str(self.binary("kube-proxy")), "--cleanup"], check=False, timeout=60)
-        if os.geteuid() == 0:
-            _sweep_iptables()
-            _unmount_under(self.dir)
-            _remove_cgroups("kubepods")
-            _remove_log_links(self._path("pod-logs"))
-            shutil.rmtree(self._path("cni", "ipam"), ignore_errors=True)  # no sandbox is left to hold an address
-            self._teardown_network()
-            if OWNER_FILE.exists() and OWNER_FILE.read_text().strip() == str(self.settings.home):
-                OWNER_FILE.unlink()
+        if os.geteuid() != 0:
+            return stopped
+        _unmount_under(self.dir)
+        _remove_log_links(self._path("pod-logs"))
+        shutil.rmtree(self._path("cni", "ipam"), ignore_errors=True)  # no sandbox is left to hold an address
+        owner = OWNER_FILE.read_text().strip() if OWNER_FILE.exists() else ""
+        if owner and owner != str(self.settings.home) and _stack_node_alive(Path(owner)):
+            return stopped  # the machine's node is another stack's: its rules, cgroups and bridge are not ours
+        self._clean_machine()
+        if owner == str(self.settings.home):
+            OWNER_FILE.unlink()
         return stopped
+
+    def _clean_machine(self) -> None:
+        """The node's machine-wide state: kube-proxy's and CNI's rules, the kubepods cgroups (and what still runs
+        in them when the runtime died first), the bridge and the node address."""
+        if self.binary("kube-proxy").is_file():
+            _run([str(self.binary("kube-proxy")), "--cleanup"], check=False, timeout=60)
+        _sweep_iptables()
+        _kill_pod_processes("kubepods")
+        _remove_cgroups("kubepods")
+        self._teardown_network()
 
     def _kill_shims(self) -> None:
         """containerd's shims outlive it; ours name our socket in their command line."""
@@ -398,7 +412,10 @@ class RealNode:
 
 # -- machine-level helpers ---------------------------------------------------------------------------------
 def _run(argv: list[str], *, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:  # a hung tool must not cut a clean-up short
+        result = subprocess.CompletedProcess(argv, 124, "", f"timed out after {timeout:.0f}s")
     if check and result.returncode != 0:
         raise StackError(f"cluster: `{' '.join(argv)}` failed: {(result.stderr or result.stdout).strip()[-1500:]}")
     return result
@@ -410,6 +427,21 @@ def _condition_true(node: dict[str, object], kind: str) -> bool:
     return isinstance(conditions, list) and any(
         isinstance(c, dict) and c.get("type") == kind and c.get("status") == "True" for c in conditions
     )
+
+
+def _stale_owner(home: str) -> bool:
+    """True when the owner file names another stack whose node no longer runs (killed without `down`)."""
+    owner = OWNER_FILE.read_text().strip() if OWNER_FILE.exists() else ""
+    return bool(owner) and owner != home and not _stack_node_alive(Path(owner))
+
+
+def _kill_pod_processes(name: str) -> None:
+    """SIGKILL what still runs in the `name` cgroups (a killed node's containers outlive their runtime)."""
+    for procs_file in (CGROUP_ROOT / "pids" / name).glob("**/cgroup.procs") if CGROUP_ROOT.is_dir() else []:
+        with contextlib.suppress(OSError):
+            for pid in procs_file.read_text().split():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid), signal.SIGKILL)
 
 
 def _stack_node_alive(home: Path) -> bool:
