@@ -6,8 +6,9 @@ here at import, so a schema change cannot quietly make this path laxer than the 
 returning True means the bytes are one JSON object that follows its contract. False proves nothing: the caller
 asks the full validator, which gives the verdict and the reason (so reasons never depend on this module).
 
-About 4.7x cheaper per valid record than parsing to a dict and running the compiled JSON Schema; the bronze writer
-validates every record it receives. Needs the `fast` extra (msgspec).
+4.0x cheaper per valid record than parsing to a dict and running the compiled JSON Schema (`python -m
+bench.contracts`, 1.50 against 5.95 µs); the bronze writer validates every record it receives. Needs the
+`fast` extra (msgspec).
 """
 
 from __future__ import annotations
