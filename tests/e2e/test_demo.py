@@ -1,7 +1,9 @@
 """`make demo`, bounded: simulator -> producer -> Kafka -> consumer -> MinIO -> Airflow (local mode) -> DuckDB/dbt
--> dashboard. The demo itself fails unless every symbol reaches gold with freshness <= 2 minutes; this test then
-checks the dashboard over the demo's warehouse with Streamlit's AppTest and keeps the headless-Chromium
-screenshot the demo took of the live dashboard."""
+-> dashboard. The demo itself fails unless every symbol reaches gold, each one within 2 minutes, and every quote
+and trade the producers delivered is in silver once (it drains and counts: tools/demo/audit.py). The run has
+topics, a bucket, a consumer group and a warehouse of its own, so a stack reused from earlier runs can neither
+fail it nor make it pass. This test then checks gold's exact symbols, the dashboard over the demo's warehouse
+with Streamlit's AppTest, and the headless-Chromium screenshot the demo took of the live dashboard."""
 
 from __future__ import annotations
 
@@ -9,11 +11,14 @@ import contextlib
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
@@ -28,9 +33,30 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo_run(stack_env: dict[str, str], demo_home: Path) -> subprocess.CompletedProcess[str]:
+def run_names(stack_env: dict[str, str], s3: Any) -> Iterator[dict[str, str]]:
+    """Topics, bucket and consumer group of this run only; removed afterwards."""
+    from confluent_kafka.admin import AdminClient
+
+    run = f"e2e-{uuid.uuid4().hex[:10]}"
+    names = {"DEMO_TOPIC_PREFIX": f"{run}-", "DEMO_BUCKET": run, "DEMO_CONSUMER_GROUP": run}
+    yield names
+    with contextlib.suppress(Exception):  # nothing to remove if the demo never started
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=run):
+            if keys := [{"Key": item["Key"]} for item in page.get("Contents", [])]:
+                s3.delete_objects(Bucket=run, Delete={"Objects": keys, "Quiet": True})
+        s3.delete_bucket(Bucket=run)
+    admin = AdminClient({"bootstrap.servers": stack_env["DEVSTACK_KAFKA_BOOTSTRAP"]})
+    topics = [f"{run}-stock-quotes", f"{run}-stock-trades"]
+    for future in admin.delete_topics(topics).values():
+        with contextlib.suppress(Exception):
+            future.result(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def demo_run(stack_env: dict[str, str], demo_home: Path, run_names: dict[str, str]) -> subprocess.CompletedProcess[str]:
     ARTIFACTS.mkdir(exist_ok=True)
     env = {
+        **run_names,
         **{k: v for k, v in os.environ.items() if not k.startswith(("FINNHUB_", "LOADER_SNOWFLAKE", "DBT_SNOWFLAKE"))},
         "DEMO_SECONDS": os.environ.get("E2E_DEMO_SECONDS", "300"),
         "DEMO_HOME": str(demo_home),  # a warehouse of its own: nothing left over from an earlier demo
@@ -41,7 +67,7 @@ def demo_run(stack_env: dict[str, str], demo_home: Path) -> subprocess.Completed
     (ARTIFACTS / "dashboard.png").unlink(missing_ok=True)  # a picture from an earlier run proves nothing
     result = subprocess.run(
         [sys.executable, str(REPO / "tools" / "demo" / "demo.py")],
-        env=env, capture_output=True, text=True, timeout=800, check=False,
+        env=env, capture_output=True, text=True, timeout=1400, check=False,
     )  # fmt: skip
     (ARTIFACTS / "demo.log").write_text(result.stdout + result.stderr)
     return result
@@ -52,6 +78,17 @@ def test_every_symbol_reaches_gold_fresh(demo_run: subprocess.CompletedProcess[s
         f"demo failed; see {ARTIFACTS / 'demo.log'}:\n{demo_run.stdout[-3000:]}{demo_run.stderr[-3000:]}"
     )
     assert "demo: OK: gold for all 15 symbols of 2 feeds, each with its feed" in demo_run.stdout
+    assert "nothing lost" in demo_run.stdout
+
+
+def test_every_delivered_quote_and_trade_is_in_silver_once(demo_run: subprocess.CompletedProcess[str]) -> None:
+    """The demo's loss count: it read both topics from the start and compared them with silver."""
+    counted = [line for line in demo_run.stdout.splitlines() if line.startswith("demo: loss count:")]
+    assert len(counted) == 1, demo_run.stdout[-3000:]
+    quotes, trades = (int(word) for word in counted[0].split() if word.isdigit())
+    assert quotes > 100, counted[0]  # 10 symbols for minutes: a count of a handful would prove little
+    assert trades > 100, counted[0]
+    assert counted[0].endswith("every one in silver, once"), counted[0]
 
 
 def test_gold_has_every_symbol_of_both_feeds_each_with_its_feed(
@@ -64,9 +101,10 @@ def test_gold_has_every_symbol_of_both_feeds_each_with_its_feed(
         quoted = set(conn.execute("select symbol, feed, feeds from common.gold_latest_kpis").fetchall())
         traded = set(conn.execute("select distinct symbol, feed, feeds from common.gold_trades_1m").fetchall())
         daily = set(conn.execute("select distinct symbol, feed from common.gold_daily_summary").fetchall())
-    assert {(symbol, "quotes", "quotes") for symbol in QUOTE_SYMBOLS} <= quoted
-    assert {(symbol, "trades", "trades") for symbol in TRADE_SYMBOLS} <= traded
-    assert {(symbol, "quotes") for symbol in QUOTE_SYMBOLS} <= daily
+    # exactly the demo's symbols: its bucket and topics are its own, so nothing else can be there
+    assert quoted == {(symbol, "quotes", "quotes") for symbol in QUOTE_SYMBOLS}
+    assert traded == {(symbol, "trades", "trades") for symbol in TRADE_SYMBOLS}
+    assert daily == {(symbol, "quotes") for symbol in QUOTE_SYMBOLS}
 
 
 def test_dashboard_renders_the_demo_warehouse(
@@ -81,14 +119,13 @@ def test_dashboard_renders_the_demo_warehouse(
     app = AppTest.from_file(stockfeed_dashboard.app.__file__, default_timeout=60).run()
     assert not app.exception
     shown = list(app.dataframe[0].value["symbol"])
-    # every demo symbol, once; a stack reused from earlier demos may keep other symbols in its lake (MinIO)
-    assert set(QUOTE_SYMBOLS) <= set(shown)
-    assert len(shown) == len(set(shown))
-    assert set(TRADE_SYMBOLS) <= set(app.dataframe[-1].value["symbol"])
+    # every demo symbol, once, and no other
+    assert sorted(shown) == sorted(QUOTE_SYMBOLS)
+    assert set(TRADE_SYMBOLS) == set(app.dataframe[-1].value["symbol"])
     assert {"all", "quotes", "trades"} <= set(app.radio[0].options)
     app.radio[0].set_value("trades").run()
     assert not app.exception
-    assert set(TRADE_SYMBOLS) <= set(app.dataframe[-1].value["symbol"])
+    assert set(TRADE_SYMBOLS) == set(app.dataframe[-1].value["symbol"])
     assert not set(QUOTE_SYMBOLS) & set(app.dataframe[0].value["symbol"])
 
 

@@ -1,12 +1,15 @@
 """The DAG in local mode, run by Airflow itself (`airflow dags test`) against the local stack: bronze objects in
 MinIO (written with the consumer's own naming and encoding) -> the real loader -> DuckDB -> the real dbt build ->
-the freshness check. A second run loads nothing new and leaves the tables as they were. Then the second DAG,
-static_to_snowflake: reference CSVs in the bucket -> stockfeed-load-static -> the company tables."""
+the freshness check. A second run loads nothing new and leaves the tables as they were; each run's dbt selector is
+the one its schedule calls for (full_build first, minute_job after a good minute). A third run with a freshness
+limit the data is older than fails at the freshness alarm. Then the second DAG, static_to_snowflake: reference CSVs
+in the bucket -> stockfeed-load-static -> the company tables."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -86,6 +89,22 @@ def run_dag(
     )  # fmt: skip
 
 
+def dbt_commands(log_dir: Path) -> list[str]:
+    """Every dbt command line logged so far: dbt appends each invocation's arguments to its dbt.log."""
+    log = log_dir / "dbt.log"
+    return re.findall(r"'invocation_command': '([^']*)'", log.read_text()) if log.exists() else []
+
+
+def new_dbt_commands(log_dir: Path, before: list[str]) -> list[str]:
+    """The invocations after `before`, each as its subcommand and its selection: `build --selector minute_job`."""
+    shown = []
+    for command in dbt_commands(log_dir)[len(before) :]:
+        words = command.split()
+        selection = next((f"{flag} {words[i + 1]}" for i, flag in enumerate(words[:-1]) if flag.startswith("--select")))
+        shown.append(f"{words[1]} {selection}")
+    return shown
+
+
 def counts(warehouse: Path) -> dict[str, int]:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         return {
@@ -104,17 +123,36 @@ def test_dag_loads_builds_and_a_second_run_loads_nothing(
     migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
     assert migrate.returncode == 0, migrate.stderr[-2000:]
 
+    logs = Path(env["DBT_LOG_PATH"])
     first = run_dag(env, "2026-11-27T10:00:00+00:00")
     assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
+    # no earlier successful minute: the full build (reference data too), then the freshness alarm
+    assert new_dbt_commands(logs, []) == [
+        "build --selector full_build",
+        "test --select tag:freshness",
+    ]
     after_first = counts(warehouse)
     assert after_first["bronze_stock_quotes_raw"] == len(rows), "every bronze record in raw, duplicates included"
     assert after_first["bronze_load_ledger"] == objects
     assert after_first["silver_clean_stock_quotes"] == len(rows) // 2, "one silver row per (symbol, t)"
     assert after_first["gold_kpi"] == len(SYMBOLS)
 
+    before = dbt_commands(logs)
     second = run_dag(env, "2026-11-27T10:01:00+00:00")
     assert second.returncode == 0, (second.stdout + second.stderr)[-4000:]
     assert counts(warehouse) == after_first, "nothing new in the bucket: nothing new in any table"
+    assert new_dbt_commands(logs, before)[0] == "build --selector minute_job", "the previous minute succeeded"
+
+    # The alarm fails on stale data: the newest quote is older than 5 s by now (it was 9.5 s old when written).
+    before = dbt_commands(logs)
+    stale = run_dag({**env, "PIPELINE_FRESHNESS_MAX_AGE_SECONDS": "5"}, "2026-11-27T10:02:00+00:00")
+    assert stale.returncode != 0, "a stale gold_kpi must fail the run"
+    assert "assert_gold_kpi_is_fresh" in stale.stdout + stale.stderr
+    build, *alarms = new_dbt_commands(logs, before)  # the alarm task retries before the run fails
+    assert build == "build --selector minute_job"
+    assert alarms, "the freshness alarm ran"
+    assert set(alarms) == {"test --select tag:freshness"}
+    assert counts(warehouse) == after_first, "the build before the alarm still ran and changed nothing"
 
     # The original's second DAG: reference CSVs from a bucket -> stockfeed-load-static -> the company tables.
     # (Re-running with the same files changes nothing: services/loader/tests/test_static.py, and on fakesnow in

@@ -5,7 +5,9 @@ every minute: loader -> DuckDB or Snowflake, dbt build) -> dashboard. Ctrl-C sto
 Two feeds by default, as two StockFeed-shaped configs (`demo_feeds`): `quotes` polls 10 symbols
 (DEMO_SYMBOLS), `trades` streams 5 others (DEMO_TRADE_SYMBOLS), each with its producer and topic.
 DEMO_SECONDS=N stops after N seconds and exits non-zero unless every symbol of every feed reached gold (with its
-feed), fresh.
+feed), each fresh, and nothing was lost: it then stops the producers, waits until the consumer has written every
+delivered message to bronze, runs the DAG once more and counts every delivered quote and trade in silver
+(tools/demo/audit.py). DEMO_TOPIC_PREFIX, DEMO_BUCKET and DEMO_CONSUMER_GROUP give a run names of its own.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import audit
 import screenshot
 from progress import Warehouse, read_warehouse, scrape
 from supervisor import Component, Supervisor
 
 from stockfeed_contracts import envs
-from stockfeed_contracts.lake import QUOTES_TOPIC, TRADES_TOPIC
+from stockfeed_contracts.lake import DEFAULT_BUCKET, QUOTES_TOPIC, TRADES_TOPIC
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv" / "bin"
@@ -33,9 +36,9 @@ DEFAULT_SYMBOLS = "AAPL,MSFT,GOOGL,AMZN,NVDA,META,TSLA,JPM,V,NFLX"  # the quotes
 DEFAULT_TRADE_SYMBOLS = "AMD,INTC,ORCL,CRM,ADBE"  # the trades feed
 
 
-def demo_feeds(quote_symbols: str, trade_symbols: str) -> list[dict[str, Any]]:
+def demo_feeds(quote_symbols: str, trade_symbols: str, topic_prefix: str = "") -> list[dict[str, Any]]:
     """The demo's feeds, shaped like StockFeed resources (operator/crds/stockfeed.yaml): what a cluster would be
-    given with `kubectl apply`, run here as one producer per feed, one topic each."""
+    given with `kubectl apply`, run here as one producer per feed, one topic each (`topic_prefix` + the usual)."""
     feeds = []
     for name, mode, symbols, topic in (
         ("quotes", "quotes", quote_symbols, QUOTES_TOPIC),
@@ -45,7 +48,7 @@ def demo_feeds(quote_symbols: str, trade_symbols: str) -> list[dict[str, Any]]:
             spec = {
                 "mode": mode,
                 "symbols": [s.strip() for s in symbols.split(",") if s.strip()],
-                "kafka": {"topic": topic},
+                "kafka": {"topic": topic_prefix + topic},
             }
             feeds.append(
                 {"apiVersion": "stockfeed.dev/v1", "kind": "StockFeed", "metadata": {"name": name}, "spec": spec}
@@ -53,6 +56,9 @@ def demo_feeds(quote_symbols: str, trade_symbols: str) -> list[dict[str, Any]]:
     return feeds
 
 
+DEFAULT_GROUP = "stockfeed-bronze"  # the consumer's own default
+FRESH_SECONDS = 120  # each symbol's newest time in gold, right after a DAG run
+DRAIN_SECONDS = 120  # after the producers stop: how long the consumer may take to write the rest to bronze
 PORTS = {"simulator": 18080, "simulator_admin": 18081, "quotes": 18100, "trades": 18101, "consumer": 18102}
 
 
@@ -71,7 +77,13 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def plan(stack: dict[str, str], home: Path, feeds: list[dict[str, Any]]) -> tuple[list[Component], dict[str, str]]:
+def plan(
+    stack: dict[str, str],
+    home: Path,
+    feeds: list[dict[str, Any]],
+    bucket: str = DEFAULT_BUCKET,
+    group: str = DEFAULT_GROUP,
+) -> tuple[list[Component], dict[str, str]]:
     """Every process of the demo with its environment; pure apart from reading os.environ once."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PRODUCER_", "CONSUMER_", "LOADER_"))}
     finnhub_key = os.environ.get("FINNHUB_API_KEY")
@@ -95,7 +107,9 @@ def plan(stack: dict[str, str], home: Path, feeds: list[dict[str, Any]]) -> tupl
     }
     region = stack.get("DEVSTACK_S3_REGION", "us-east-1")
     loader_env = {  # every topic under bronze/ is discovered: both producers' topics load with no list here
-        **envs.loader_env(s3_endpoint_url=s3["endpoint"], s3_region=region, duckdb_path=str(duckdb_path)),
+        **envs.loader_env(
+            s3_endpoint_url=s3["endpoint"], s3_region=region, bucket=bucket, duckdb_path=str(duckdb_path)
+        ),
         **envs.s3_credentials_env(envs.LOADER, s3["key"], s3["secret"]),
     }
     airflow_home = home / "airflow"
@@ -145,7 +159,7 @@ def plan(stack: dict[str, str], home: Path, feeds: list[dict[str, Any]]) -> tupl
             [str(VENV / "stockfeed-consumer")],
             {
                 **base,
-                **envs.consumer_env(kafka_bootstrap=kafka, topics=topics,
+                **envs.consumer_env(kafka_bootstrap=kafka, topics=topics, bucket=bucket, group_id=group,
                                     s3_endpoint_url=s3["endpoint"], s3_region=region,
                                     metrics_host="127.0.0.1", metrics_port=PORTS["consumer"]),
                 **envs.s3_credentials_env(envs.CONSUMER, s3["key"], s3["secret"]),
@@ -190,8 +204,12 @@ def progress_line(started: float, warehouse: Warehouse | None) -> str:
 def main() -> int:
     seconds = env_int("DEMO_SECONDS", 0)
     feeds = demo_feeds(
-        os.environ.get("DEMO_SYMBOLS", DEFAULT_SYMBOLS), os.environ.get("DEMO_TRADE_SYMBOLS", DEFAULT_TRADE_SYMBOLS)
+        os.environ.get("DEMO_SYMBOLS", DEFAULT_SYMBOLS),
+        os.environ.get("DEMO_TRADE_SYMBOLS", DEFAULT_TRADE_SYMBOLS),
+        os.environ.get("DEMO_TOPIC_PREFIX", ""),
     )
+    bucket = os.environ.get("DEMO_BUCKET") or DEFAULT_BUCKET
+    group = os.environ.get("DEMO_CONSUMER_GROUP") or DEFAULT_GROUP
     home = Path(os.environ.get("DEMO_HOME") or REPO / ".devstack" / "demo")
     stack_env_file = REPO / ".devstack" / "env"
     # The local stack (idempotent: a no-op when it is up already).
@@ -200,11 +218,13 @@ def main() -> int:
     stack = read_env_file(stack_env_file)
     if "DEVSTACK_KAFKA_BOOTSTRAP" not in stack or "DEVSTACK_S3_ENDPOINT" not in stack:
         sys.exit("demo: the local stack is not up (make demo starts it; or run `make devstack-up`)")
-    components, info = plan(stack, home, feeds)
+    components, info = plan(stack, home, feeds, bucket, group)
     supervisor = Supervisor(home / "logs")
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     started = time.monotonic()
+    since = time.time()  # the loss count covers what this run's producers delivered
+    losses: list[str] = []
     try:
         for component in components:
             print(f"starting {component.name} ...", flush=True)
@@ -232,13 +252,50 @@ def main() -> int:
                 return 1
         if os.environ.get("DEMO_SCREENSHOT"):
             take_screenshot("http://127.0.0.1:8501", Path(os.environ["DEMO_SCREENSHOT"]))
+        if seconds and not stop["now"]:
+            airflow = next(c for c in components if c.name == "airflow")
+            losses = drain(supervisor, feeds, stack["DEVSTACK_KAFKA_BOOTSTRAP"], group, airflow, info, since)
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
     finally:
         supervisor.stop_all()
     if seconds:
-        return verdict([w for _, w in recent], feeds)
+        return verdict([w for _, w in recent], feeds, losses)
     return 0
+
+
+def drain(
+    supervisor: Supervisor,
+    feeds: list[dict[str, Any]],
+    kafka: str,
+    group: str,
+    airflow: Component,
+    info: dict[str, str],
+    since: float,
+) -> list[str]:
+    """Stop the producers (they flush), let the consumer write everything delivered to bronze, run the DAG once
+    more, and count every delivered quote and trade in silver. Problems, one line each."""
+    for feed in feeds:
+        supervisor.stop(f"producer-{feed['metadata']['name']}")
+    topics = sorted({feed["spec"]["kafka"]["topic"] for feed in feeds})
+    if not audit.wait_committed(kafka, group, topics, DRAIN_SECONDS):
+        return [f"the consumer did not commit every delivered message within {DRAIN_SECONDS}s of the producers' stop"]
+    supervisor.stop("consumer")
+    supervisor.stop("airflow")  # the last load runs here, alone on the warehouse
+    log = supervisor.log("final-dag-run")
+    with log.open("ab") as out:
+        final = subprocess.run(
+            [airflow.argv[0], "dags", "test", "minio_to_snowflake_stream"],
+            env=dict(airflow.env), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            timeout=600, check=False,
+        )  # fmt: skip
+    if final.returncode != 0:
+        return [f"the final DAG run failed (exit {final.returncode}); see {log}"]
+    delivered = audit.delivered_keys(audit.read_topics(kafka, topics), since)
+    problems = audit.compare(delivered, audit.silver_keys(Path(info["duckdb_path"]), since))
+    verdict_text = "; ".join(problems) if problems else "every one in silver, once"
+    print(f"demo: loss count: {audit.summary(delivered)}: {verdict_text}", flush=True)
+    return problems
 
 
 def take_screenshot(url: str, target: Path) -> None:
@@ -255,10 +312,10 @@ def take_screenshot(url: str, target: Path) -> None:
         print(f"screenshot of the dashboard: {target}", flush=True)
 
 
-def verdict(recent: list[Warehouse], feeds: list[dict[str, Any]]) -> int:
-    """Every symbol of every feed in gold with its feed (quotes in gold_kpi, trades in gold_trades_1m), and gold
-    refreshed within 2 minutes of the quotes: freshness right after the last minute's DAG run (the smallest in
-    the last 90 s of samples), since it grows between runs by design."""
+def verdict(recent: list[Warehouse], feeds: list[dict[str, Any]], losses: list[str]) -> int:
+    """Every symbol of every feed in gold with its feed (quotes in gold_kpi, trades in gold_trades_1m), each one
+    fresh: its newest time in gold within FRESH_SECONDS right after a DAG run (the smallest of the last 90 s of
+    samples, since ages grow between runs by design); and nothing lost (`losses` empty)."""
     wanted = {(feed["metadata"]["name"], symbol) for feed in feeds for symbol in feed["spec"]["symbols"]}
     seen = frozenset().union(*(w.feed_symbols for w in recent))
     symbol_count = len(wanted)
@@ -267,13 +324,17 @@ def verdict(recent: list[Warehouse], feeds: list[dict[str, Any]]) -> int:
         shown = ", ".join(f"{symbol} ({feed})" for feed, symbol in missing)
         print(f"demo: FAILED: gold rows for {have} of {symbol_count} symbols; missing {shown}", file=sys.stderr)
         return 1
-    freshness = [w.freshness_seconds for w in recent if w.freshness_seconds is not None]
-    if not freshness or min(freshness) > 120:
-        print(f"demo: FAILED: gold freshness {min(freshness, default=None)}s > 120s", file=sys.stderr)
+    ages = {key: min(w.symbol_ages[key] for w in recent if key in w.symbol_ages) for key in wanted}
+    if stale := sorted(key for key, age in ages.items() if age > FRESH_SECONDS):
+        shown = ", ".join(f"{symbol} ({feed}) {ages[(feed, symbol)]:.0f}s" for feed, symbol in stale)
+        print(f"demo: FAILED: stale in gold (> {FRESH_SECONDS}s): {shown}", file=sys.stderr)
+        return 1
+    if losses:
+        print(f"demo: FAILED: {'; '.join(losses)}", file=sys.stderr)
         return 1
     print(
         f"demo: OK: gold for all {symbol_count} symbols of {len(feeds)} feeds, each with its feed, "
-        f"freshness {min(freshness):.0f}s after the last refresh"
+        f"each at most {max(ages.values()):.0f}s old after a refresh; nothing lost"
     )
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -33,6 +33,9 @@ class Warehouse:
     freshness_seconds: float | None  # now - newest quote time visible in gold_kpi
     # (feed, symbol) of every symbol in gold: quote feeds' latest KPIs, trade feeds' minutes
     feed_symbols: frozenset[tuple[str, str]] = frozenset()
+    # (feed, symbol) -> now - its newest time in gold: quote time in gold_kpi; for trades the start of its newest
+    # minute in gold_trades_1m, so never younger than its newest trade
+    symbol_ages: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 def read_warehouse(duckdb_path: Path, attempts: int = 5) -> Warehouse | None:
@@ -65,15 +68,19 @@ def _counts(conn: object) -> Warehouse:
     # market_timestamp is a plain UTC timestamp (quote time t); epoch() reads it as UTC.
     newest = scalar("select epoch(max(market_timestamp)) from common.gold_kpi")
     try:
-        pairs = conn.execute(
-            "select feed, symbol from common.gold_kpi union select feed, symbol from common.gold_trades_1m"
+        newest_per_symbol = conn.execute(
+            "select feed, symbol, epoch(max(market_timestamp)) from common.gold_kpi group by all"
+            " union all select feed, symbol, epoch(max(trade_minute)) from common.gold_trades_1m group by all"
         ).fetchall()
     except duckdb.Error:  # no gold yet, or a warehouse built before gold had lineage columns
-        pairs = []
+        newest_per_symbol = []
+    now = time.time()
+    ages = {(str(feed), str(symbol)): now - float(newest) for feed, symbol, newest in newest_per_symbol if feed}
     return Warehouse(
         raw=int(scalar("select count(*) from common.bronze_stock_quotes_raw") or 0),
         silver=int(scalar("select count(*) from common.silver_clean_stock_quotes") or 0),
         gold_symbols=int(scalar("select count(distinct symbol) from common.gold_kpi") or 0),
         freshness_seconds=None if newest is None else time.time() - newest,
-        feed_symbols=frozenset((str(feed), str(symbol)) for feed, symbol in pairs if feed is not None),
+        feed_symbols=frozenset(ages),
+        symbol_ages=ages,
     )

@@ -65,21 +65,27 @@ class Supervisor:
     def stop_all(self, timeout: float = 30.0) -> None:
         """SIGTERM in reverse start order (so producers flush into a live Kafka), then SIGKILL stragglers."""
         for name in reversed(list(self.running)):
-            process = self.running[name]
-            tree = _descendants(process.pid)  # before they are orphaned and lose their parent link
-            if process.poll() is None:
-                _signal_group(process.pid, signal.SIGTERM)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout)
-            # Children that outlive their parent (airflow standalone's servers do) are still in its group.
-            time.sleep(1)
-            _signal_group(process.pid, signal.SIGKILL)
-            for pid in tree:  # some start sessions of their own (Airflow's task workers)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+            self.stop(name, timeout)
+
+    def stop(self, name: str, timeout: float = 30.0) -> int | None:
+        """SIGTERM one component and wait up to `timeout` for it to finish its work; its exit code (None if it
+        had to be killed)."""
+        process = self.running.pop(name)
+        tree = _descendants(process.pid)  # before they are orphaned and lose their parent link
+        if process.poll() is None:
+            _signal_group(process.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(10)
-        self.running.clear()
+                process.wait(timeout)
+        code = process.poll()
+        # Children that outlive their parent (airflow standalone's servers do) are still in its group.
+        time.sleep(1)
+        _signal_group(process.pid, signal.SIGKILL)
+        for pid in tree:  # some start sessions of their own (Airflow's task workers)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(10)
+        return code
 
 
 def _descendants(root: int) -> list[int]:
