@@ -37,6 +37,7 @@ def crds(kubectl: Tool) -> None:
         "kafkas.kafka.strimzi.io",
         "kafkanodepools.kafka.strimzi.io",
         "kafkatopics.kafka.strimzi.io",
+        "kafkausers.kafka.strimzi.io",
         "stockfeeds.stockfeed.dev",
     ]
     kubectl.run(["wait", "--for=condition=Established", "--timeout=60s", *[f"crd/{name}" for name in names]])
@@ -53,7 +54,11 @@ def release(helm: Tool, namespace: str) -> Iterator[str]:
     helm.run(["uninstall", "stockfeed", "--namespace", namespace, "--wait", "--timeout", "120s"], check=False)
 
 
-@pytest.mark.parametrize(("values", "sets"), [([], KIND_VALUES), ([PRODUCTION_VALUES], {})], ids=["kind", "production"])
+@pytest.mark.parametrize(
+    ("values", "sets"),
+    [([], KIND_VALUES), ([PRODUCTION_VALUES], {}), ([PRODUCTION_VALUES], {"kafdrop.enabled": "true"})],
+    ids=["kind", "production", "production-kafdrop"],  # the last with Kafdrop's KafkaUser
+)
 def test_server_side_dry_run_accepts_every_object(
     crds: None, helm: Tool, kubectl: Tool, namespace: str, values: list[Path], sets: dict[str, str]
 ) -> None:

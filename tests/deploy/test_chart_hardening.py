@@ -109,7 +109,7 @@ def test_no_egress_rules_by_default(default_objects: list[Manifest]) -> None:
 
 def test_producers_reach_finnhub_and_kafka_only(production_objects: list[Manifest]) -> None:
     policy = selecting(egress_policies(production_objects), {**PRODUCER_LABELS, "stockfeed.dev/feed": "tech"})
-    assert reaches(policy) == {"dns": {53}, "kafka": {9092, 9093}, "ipBlock": {443}}
+    assert reaches(policy) == {"dns": {53}, "kafka": {9093}, "ipBlock": {443}}  # only the TLS listener
     blocks = [peer["ipBlock"] for rule in policy["spec"]["egress"] for peer in rule["to"] if "ipBlock" in peer]
     assert all("10.0.0.0/8" in block.get("except", []) for block in blocks)  # not the cluster's private ranges
 
@@ -122,11 +122,11 @@ def test_producers_may_reach_the_simulator_when_there_is_one(chart_helm: Helm) -
 
 def test_consumers_reach_kafka_and_s3_only(production_objects: list[Manifest], chart_helm: Helm) -> None:
     policy = selecting(egress_policies(production_objects), CONSUMER_LABELS)
-    assert reaches(policy) == {"dns": {53}, "kafka": {9092, 9093}, "ipBlock": {443}}  # external S3 in production
+    assert reaches(policy) == {"dns": {53}, "kafka": {9093}, "ipBlock": {443}}  # external S3 in production
     with_minio = render(chart_helm, production=False, sets={"networkPolicies.egress.enabled": "true"})
     assert reaches(selecting(egress_policies(with_minio), CONSUMER_LABELS)) == {
         "dns": {53},
-        "kafka": {9092, 9093},
+        "kafka": {9092},  # the plain dev listener
         "minio": {9000},
     }
 

@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.unit, pytest.mark.timeout(300)]
 STACK = {
     "DEVSTACK_KAFKA_BOOTSTRAP": "127.0.0.1:19092", "DEVSTACK_S3_ENDPOINT": "http://127.0.0.1:19000",
     "DEVSTACK_S3_ACCESS_KEY": "demo-key", "DEVSTACK_S3_SECRET_KEY": "demo-secret",
+    "DEVSTACK_PG_DSN": "postgresql://u:p@127.0.0.1:15432/stockfeed",
 }  # fmt: skip
 SAMPLE = {"s3_endpoint_url": "http://s3:9000", "s3_region": "us-east-1"}
 
@@ -43,13 +44,23 @@ def names_read_by(settings: type[Any], prefix: str) -> set[str]:
 
 
 def shared_names(component: str) -> set[str]:
-    return {envs.variable(component, suffix) for suffix in (*envs.SHARED_KAFKA, *envs.SHARED_S3)}
+    return kafka_names(component) | s3_names(component)
+
+
+def kafka_names(component: str) -> set[str]:
+    return {envs.variable(component, suffix) for suffix in envs.SHARED_KAFKA}
+
+
+def s3_names(component: str) -> set[str]:
+    return {envs.variable(component, suffix) for suffix in envs.SHARED_S3}
 
 
 def test_every_service_reads_the_shared_names() -> None:
     assert shared_names(envs.CONSUMER) <= names_read_by(ConsumerSettings, "CONSUMER_")
-    assert shared_names(envs.LOADER) - {"LOADER_KAFKA_BOOTSTRAP"} <= names_read_by(LoaderSettings, "LOADER_")
-    assert "PRODUCER_KAFKA_BOOTSTRAP" in names_read_by(ProducerSettings, "PRODUCER_")
+    loader = names_read_by(LoaderSettings, "LOADER_")
+    assert s3_names(envs.LOADER) <= loader
+    assert not kafka_names(envs.LOADER) & loader  # the loader reads the lake, never Kafka
+    assert kafka_names(envs.PRODUCER) <= names_read_by(ProducerSettings, "PRODUCER_")
     assert "OPERATOR_S3_ENDPOINT_URL" in names_read_by(OperatorSettings, "OPERATOR_")
     for old, new in envs.DEPRECATED.items():  # old names keep working
         component = new.split("_", 1)[0]
@@ -97,8 +108,10 @@ def test_the_demo_renders_the_contracts_environment(tmp_path: Path) -> None:
         produced = {k for k in env[name] if k.startswith("PRODUCER_")}
         assert "PRODUCER_KAFKA_BOOTSTRAP" in produced
         assert produced <= names_read_by(ProducerSettings, "PRODUCER_")
-    assert shared_names(envs.CONSUMER) <= consumer <= names_read_by(ConsumerSettings, "CONSUMER_")
-    assert shared_names(envs.LOADER) - {"LOADER_KAFKA_BOOTSTRAP"} <= loader <= names_read_by(LoaderSettings, "LOADER_")
+    # the demo's Kafka is PLAINTEXT (the default): only the bootstrap of the Kafka names is rendered
+    consumer_shared = s3_names(envs.CONSUMER) | {envs.variable(envs.CONSUMER, envs.KAFKA_BOOTSTRAP)}
+    assert consumer_shared <= consumer <= names_read_by(ConsumerSettings, "CONSUMER_")
+    assert s3_names(envs.LOADER) <= loader <= names_read_by(LoaderSettings, "LOADER_")
     assert "LOADER_PREFIXES" not in loader  # the loader discovers every topic the producers write
 
 

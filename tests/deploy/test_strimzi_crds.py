@@ -1,10 +1,11 @@
 """The Strimzi CRDs `devstack up cluster` generates from Maven Central have every field the chart and the operator use.
 
-Every Kafka, KafkaNodePool and KafkaTopic the chart renders (default and production values, ephemeral and
-persistent storage, extra topics) and the KafkaTopic the operator builds are walked against the CRD's
-openAPIV3Schema of the version they name: each field must be declared (or fall under a map or a
-preserve-unknown-fields object), each enum value allowed, each scalar of the declared type. The status fields the
-operator reads must be declared too. Offline: the API server's own check is in tests/deploy/test_chart_cluster.py.
+Every Kafka, KafkaNodePool, KafkaTopic and KafkaUser the chart renders (default and production values, ephemeral
+and persistent storage, extra topics, Kafka authentication with Kafdrop's user) and the KafkaTopic and KafkaUsers
+the operator builds are walked against the CRD's openAPIV3Schema of the version they name: each field must be
+declared (or fall under a map or a preserve-unknown-fields object), each enum value allowed, each scalar of the
+declared type. The status fields the operator reads must be declared too. Offline: the API server's own check is
+in tests/deploy/test_chart_cluster.py.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from stockfeed_operator.children import STRIMZI_API_VERSION, kafka_topic
-from stockfeed_operator.config import load_settings
+from stockfeed_operator.children import STRIMZI_API_VERSION, desired_children, kafka_topic
+from stockfeed_operator.config import OperatorSettings, load_settings
 from stockfeed_operator.feed import parse_feed
 from stockfeed_operator.handlers import KAFKA_TOPICS
 from tests.deploy.chart import PRODUCTION_VALUES, STRIMZI_CRDS, Helm, Manifest, parse
@@ -27,6 +28,7 @@ pytestmark = [pytest.mark.k8s, pytest.mark.timeout(300)]
 CRD_FILES = {
     "Kafka": "040-Crd-kafka.yaml",
     "KafkaTopic": "043-Crd-kafkatopic.yaml",
+    "KafkaUser": "044-Crd-kafkauser.yaml",
     "KafkaNodePool": "045-Crd-kafkanodepool.yaml",
 }
 TOPIC_SETS = {
@@ -42,6 +44,16 @@ RENDERINGS: dict[str, tuple[Sequence[Path], Mapping[str, str]]] = {
     "production": ((PRODUCTION_VALUES,), {}),
     "ephemeral-with-topics": ((), {"kafka.storage.type": "ephemeral", **TOPIC_SETS}),
     "storage-class-with-topics": ((), {"kafka.storage.storageClass": "fast", **TOPIC_SETS}),
+    "production-with-kafdrop": ((PRODUCTION_VALUES,), {"kafdrop.enabled": "true"}),
+    "mutual-tls": ((), {"kafka.authentication": "tls", "kafka.tls": "true"}),
+    "scram-without-tls": ((), {"kafka.authentication": "scram-sha-512"}),
+}
+# Kafka authentication with Kafdrop on: the chart renders Kafdrop's KafkaUser
+WITH_KAFDROP_USER = ("production-with-kafdrop", "mutual-tls", "scram-without-tls")
+# Kafka security as the operator may be configured (production: SCRAM-SHA-512 over TLS)
+OPERATOR_SECURITY = {
+    "scram-tls": {"OPERATOR_KAFKA_AUTHENTICATION": "scram-sha-512", "OPERATOR_KAFKA_TLS": "true"},
+    "mutual-tls": {"OPERATOR_KAFKA_AUTHENTICATION": "tls", "OPERATOR_KAFKA_TLS": "true"},
 }
 # What the operator reads from a KafkaTopic's status (stockfeed_operator.observe.topic_state)
 TOPIC_STATUS_READ = (
@@ -130,26 +142,32 @@ def crds() -> dict[str, Manifest]:
     return {kind: yaml.safe_load((STRIMZI_CRDS / name).read_text()) for kind, name in CRD_FILES.items()}
 
 
-@pytest.fixture(scope="module")
-def operator_topic() -> Manifest:
-    settings = load_settings(
+def operator_settings(extra: Mapping[str, str] | None = None) -> OperatorSettings:
+    return load_settings(
         {
             "OPERATOR_PRODUCER_IMAGE": "registry.test/stockfeed-producer:1.0",
             "OPERATOR_CONSUMER_IMAGE": "registry.test/stockfeed-consumer:1.0",
             "OPERATOR_SIMULATOR_URL": "http://stockfeed-simulator:8080/api/v1",
             "OPERATOR_KAFKA_CLUSTER": "stockfeed",
+            **(extra or {}),
         }
     )
-    body = {
-        "metadata": {"name": "quotes", "namespace": "stockfeed", "uid": "0b7a5c1e-1d2f-4e07-9a1c-2f6f0e9d3b11"},
-        "spec": {"symbols": ["AAPL", "MSFT"], "kafka": {"topic": "stock-quotes", "partitions": 6, "replicas": 1}},
-    }
-    topic = kafka_topic(parse_feed(body), settings)
+
+
+SAMPLE_FEED = {
+    "metadata": {"name": "quotes", "namespace": "stockfeed", "uid": "0b7a5c1e-1d2f-4e07-9a1c-2f6f0e9d3b11"},
+    "spec": {"symbols": ["AAPL", "MSFT"], "kafka": {"topic": "stock-quotes", "partitions": 6, "replicas": 1}},
+}
+
+
+@pytest.fixture(scope="module")
+def operator_topic() -> Manifest:
+    topic = kafka_topic(parse_feed(SAMPLE_FEED), operator_settings())
     assert topic["kind"] == "KafkaTopic"
     return topic
 
 
-def test_the_generated_crds_are_the_three_strimzi_kinds_the_tests_install(crds: dict[str, Manifest]) -> None:
+def test_the_generated_crds_are_the_strimzi_kinds_the_tests_install(crds: dict[str, Manifest]) -> None:
     assert sorted(path.name for path in STRIMZI_CRDS.glob("*.yaml")) == sorted(CRD_FILES.values())
     for kind, crd in crds.items():
         assert crd["kind"] == "CustomResourceDefinition"
@@ -171,6 +189,8 @@ def test_every_strimzi_object_the_chart_renders_fits_the_generated_schema(
     assert {"Kafka", "KafkaNodePool"} <= kinds
     if "kafka.topics[0].name" in sets:
         assert "KafkaTopic" in kinds
+    if rendering in WITH_KAFDROP_USER:
+        assert "KafkaUser" in kinds
     problems = [problem for obj in objects for problem in object_problems(obj, crds)]
     assert problems == []
 
@@ -181,6 +201,15 @@ def test_the_kafka_topic_the_operator_builds_fits_the_generated_schema(
     assert operator_topic["apiVersion"] == STRIMZI_API_VERSION
     assert set(operator_topic["spec"]) == {"topicName", "partitions", "replicas", "config"}
     assert object_problems(operator_topic, crds) == []
+
+
+@pytest.mark.parametrize("security", sorted(OPERATOR_SECURITY))
+def test_the_kafka_users_the_operator_builds_fit_the_generated_schema(crds: dict[str, Manifest], security: str) -> None:
+    children = desired_children(parse_feed(SAMPLE_FEED), operator_settings(OPERATOR_SECURITY[security]))
+    users = [child for child in children if child["kind"] == "KafkaUser"]
+    assert [user["metadata"]["name"] for user in users] == ["quotes-producer-user", "quotes-consumer-user"]
+    assert all(user["apiVersion"] == STRIMZI_API_VERSION for user in users)
+    assert [problem for user in users for problem in object_problems(user, crds)] == []
 
 
 def test_the_operator_reads_status_fields_the_kafka_topic_crd_declares(crds: dict[str, Manifest]) -> None:
@@ -214,3 +243,20 @@ def test_the_schema_walk_catches_what_the_api_server_would_refuse(
     }
     problems = object_problems(pool, crds)
     assert any("spec.roles[1]: 'router' is not one of" in problem for problem in problems), problems
+    user = {
+        "apiVersion": "kafka.strimzi.io/v1",
+        "kind": "KafkaUser",
+        "metadata": {"name": "bad"},
+        "spec": {
+            "authentication": {"type": "plain"},
+            "authorization": {
+                "type": "simple",
+                "acls": [{"resource": {"type": "topic", "name": "t"}, "operation": "Read", "operations": ["Peek"]}],
+            },
+        },
+    }
+    problems = object_problems(user, crds)
+    assert any("spec.authentication.type: 'plain' is not one of" in problem for problem in problems), problems
+    # Strimzi v1 dropped the singular `operation` of v1beta2
+    assert any("acls[0].operation: not in the schema" in problem for problem in problems), problems
+    assert any("acls[0].operations[0]: 'Peek' is not one of" in problem for problem in problems), problems

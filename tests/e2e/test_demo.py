@@ -33,8 +33,8 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def run_names(stack_env: dict[str, str], s3: Any) -> Iterator[dict[str, str]]:
-    """Topics, bucket and consumer group of this run only; removed afterwards."""
+def run_names(stack_env: dict[str, str], s3: Any, demo_home: Path) -> Iterator[dict[str, str]]:
+    """Topics, bucket and consumer group of this run only; removed afterwards with its Airflow database."""
     from confluent_kafka.admin import AdminClient
 
     run = f"e2e-{uuid.uuid4().hex[:10]}"
@@ -50,6 +50,10 @@ def run_names(stack_env: dict[str, str], s3: Any) -> Iterator[dict[str, str]]:
     for future in admin.delete_topics(topics).values():
         with contextlib.suppress(Exception):
             future.result(timeout=30)
+    sys.path.insert(0, str(REPO / "tools" / "demo"))
+    import airflow_db
+
+    airflow_db.drop_database(stack_env["DEVSTACK_PG_DSN"], airflow_db.database_name(demo_home / "airflow"))
 
 
 @pytest.fixture(scope="module")

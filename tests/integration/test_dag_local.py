@@ -1,9 +1,10 @@
 """The DAG in local mode, run by Airflow itself (`airflow dags test`) against the local stack: bronze objects in
 MinIO (written with the consumer's own naming and encoding) -> the real loader -> DuckDB -> the real dbt build ->
-the freshness check. A second run loads nothing new and leaves the tables as they were; each run's dbt selector is
-the one its schedule calls for (full_build first, minute_job after a good minute). A third run with a freshness
-limit the data is older than fails at the freshness alarm. Then the second DAG, static_to_snowflake: reference CSVs
-in the bucket -> stockfeed-load-static -> the company tables."""
+the freshness check, with Airflow's metadata on the stack's PostgreSQL (LocalExecutor). A second run loads
+nothing new and leaves the tables as they were; each run's dbt selector is the one its schedule calls for
+(full_build first, minute_job after a good minute). A third run with a freshness limit the data is older than
+fails at the freshness alarm. Then the second DAG, static_to_snowflake: reference CSVs in the bucket ->
+stockfeed-load-static -> the company tables."""
 
 from __future__ import annotations
 
@@ -11,12 +12,17 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "demo"))
+import airflow_db
 
 from stockfeed_consumer.encoding import encode_object
 from stockfeed_contracts.lake import bronze_key
@@ -59,9 +65,21 @@ def write_bronze(s3: Any, bucket: str, rows: list[dict[str, Any]]) -> int:
     return objects
 
 
-def airflow_env(tmp_path: Path, stack_env: dict[str, str], bucket: str, warehouse: Path) -> dict[str, str]:
+@pytest.fixture
+def airflow_database(tmp_path: Path, pg_dsn: str) -> Iterator[str]:
+    """Airflow's metadata database of this test on the stack's PostgreSQL (as in the chart), dropped afterwards."""
+    name = airflow_db.database_name(tmp_path / "airflow")
+    airflow_db.ensure_database(pg_dsn, name)
+    yield name
+    airflow_db.drop_database(pg_dsn, name)
+
+
+def airflow_env(
+    tmp_path: Path, stack_env: dict[str, str], bucket: str, warehouse: Path, database: str
+) -> dict[str, str]:
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "LOADER_", "DBT_"))},
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "LOADER_", "DBT_", "AIRFLOW_"))},
+        **airflow_db.airflow_env(stack_env["DEVSTACK_PG_DSN"], database),
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -114,12 +132,12 @@ def counts(warehouse: Path) -> dict[str, int]:
 
 
 def test_dag_loads_builds_and_a_second_run_loads_nothing(
-    tmp_path: Path, stack_env: dict[str, str], s3: Any, s3_bucket: str
+    tmp_path: Path, stack_env: dict[str, str], s3: Any, s3_bucket: str, airflow_database: str
 ) -> None:
     rows = quotes(int(time.time()))
     objects = write_bronze(s3, s3_bucket, rows)
     warehouse = tmp_path / "stocks_mds.duckdb"
-    env = airflow_env(tmp_path, stack_env, s3_bucket, warehouse)
+    env = airflow_env(tmp_path, stack_env, s3_bucket, warehouse, airflow_database)
     migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
     assert migrate.returncode == 0, migrate.stderr[-2000:]
 

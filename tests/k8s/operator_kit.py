@@ -1,6 +1,7 @@
 """Helpers for the StockFeed operator's tests against the local control plane (not a test module).
 
-- `install_crds`: our CRD (operator/crds/stockfeed.yaml) and Strimzi's KafkaTopic CRD, waited until Established.
+- `install_crds`: our CRD (operator/crds/stockfeed.yaml) and Strimzi's KafkaTopic and KafkaUser CRDs, waited
+  until Established.
 - `service_account_kubeconfig`: operator/deploy/rbac.yaml applied, a token for its ServiceAccount, a kubeconfig
   with it, so the operator under test has exactly the permissions the manifest grants.
 - `running_operator`: the operator in-process with kopf.testing.KopfRunner, OPERATOR_* settings given per run.
@@ -27,11 +28,13 @@ OPERATOR_DIR = REPO_ROOT / "operator"
 STOCKFEED_CRD = OPERATOR_DIR / "crds" / "stockfeed.yaml"
 RBAC_MANIFEST = OPERATOR_DIR / "deploy" / "rbac.yaml"
 KAFKATOPIC_CRD = STRIMZI_CRDS / "043-Crd-kafkatopic.yaml"
+KAFKAUSER_CRD = STRIMZI_CRDS / "044-Crd-kafkauser.yaml"
 OPERATOR_NAMESPACE = "stockfeed-system"
 SERVICE_ACCOUNT = "stockfeed-operator"
 
 FEEDS = ("stockfeed.dev", "v1alpha1", "stockfeeds")
 TOPICS = ("kafka.strimzi.io", "v1", "kafkatopics")
+USERS = ("kafka.strimzi.io", "v1", "kafkausers")
 PRODUCER_IMAGE = "registry.test/stockfeed-producer:1.0"
 CONSUMER_IMAGE = "registry.test/stockfeed-consumer:1.0"
 
@@ -50,9 +53,9 @@ BASE_SETTINGS = {
 
 
 def install_crds(kubectl: Tool, apiextensions: client.ApiextensionsV1Api) -> None:
-    for path in (STOCKFEED_CRD, KAFKATOPIC_CRD):
+    for path in (STOCKFEED_CRD, KAFKATOPIC_CRD, KAFKAUSER_CRD):
         kubectl.run(["apply", "--server-side", "--force-conflicts", "-f", str(path)])
-    for name in ("stockfeeds.stockfeed.dev", "kafkatopics.kafka.strimzi.io"):
+    for name in ("stockfeeds.stockfeed.dev", "kafkatopics.kafka.strimzi.io", "kafkausers.kafka.strimzi.io"):
 
         def established(crd_name: str = name) -> bool:
             crd = apiextensions.read_custom_resource_definition(crd_name)
@@ -250,6 +253,27 @@ def read_configmap(core: client.CoreV1Api, namespace: str, name: str) -> dict[st
 
 def read_topic(custom: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
     return json_object(custom.get_namespaced_custom_object(*TOPICS[:2], namespace, TOPICS[2], name))
+
+
+def read_user(custom: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
+    return json_object(custom.get_namespaced_custom_object(*USERS[:2], namespace, USERS[2], name))
+
+
+def fingerprint(obj: dict[str, Any]) -> tuple[Any, ...]:
+    """What the operator would change if it applied: spec/data, labels, owners and generation; and it is never
+    among the object's field managers.
+
+    Not resourceVersion or the whole managedFields: the Deployment controller writes a Deployment's status.
+    """
+    metadata = obj["metadata"]
+    managers = {entry.get("manager") for entry in metadata.get("managedFields") or []}
+    assert "stockfeed-operator" not in managers
+    return (
+        metadata.get("generation"),
+        metadata.get("ownerReferences"),
+        metadata.get("labels"),
+        obj.get("data", obj.get("spec")),
+    )
 
 
 def container_env(deployment: dict[str, Any]) -> dict[str, dict[str, Any]]:

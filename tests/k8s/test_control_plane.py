@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.k8s, pytest.mark.timeout(180)]
 
 WIDGETS = ("devstack.stockfeed.test", "v1", "widgets")
 KAFKA_TOPICS = ("kafka.strimzi.io", "v1", "kafkatopics")
+KAFKA_USERS = ("kafka.strimzi.io", "v1", "kafkausers")
 
 
 def refusal(call: Callable[[], object]) -> tuple[int, str]:
@@ -293,3 +294,37 @@ def test_strimzi_crds_accept_a_valid_kafka_topic_and_refuse_an_invalid_one(
     status, message = refusal(lambda: create(kafka_topic("wordy", partitions="three", replicas=1)))
     assert status == 422
     assert "spec.partitions" in message
+
+
+def kafka_user(name: str, authentication: str, operations: list[str]) -> dict[str, Any]:
+    acl = {"resource": {"type": "topic", "name": "stock-quotes", "patternType": "literal"}, "operations": operations}
+    return {
+        "apiVersion": "kafka.strimzi.io/v1",
+        "kind": "KafkaUser",
+        "metadata": {"name": name, "labels": {"strimzi.io/cluster": "stockfeed"}},
+        "spec": {"authentication": {"type": authentication}, "authorization": {"type": "simple", "acls": [acl]}},
+    }
+
+
+def test_strimzi_crds_accept_a_valid_kafka_user_and_refuse_an_invalid_one(
+    strimzi_crds: list[str], namespace: str, custom_objects: client.CustomObjectsApi
+) -> None:
+    assert "kafkausers.kafka.strimzi.io" in strimzi_crds
+    group, version, plural = KAFKA_USERS
+
+    def create(body: dict[str, Any]) -> dict[str, Any]:
+        created = custom_objects.create_namespaced_custom_object(group, version, namespace, plural, body)
+        assert isinstance(created, dict)
+        return created
+
+    valid = kafka_user("tech-producer-user", "scram-sha-512", ["Write", "Describe"])
+    created = wait_for(lambda: create(valid), 30, "a valid KafkaUser to be accepted")
+    assert created["spec"]["authorization"]["acls"][0]["operations"] == ["Write", "Describe"]
+
+    status, message = refusal(lambda: create(kafka_user("plain-user", "plain", ["Read"])))
+    assert status == 422
+    assert "spec.authentication.type" in message
+
+    status, message = refusal(lambda: create(kafka_user("peeking-user", "tls", ["Peek"])))
+    assert status == 422
+    assert "operations[0]" in message

@@ -21,6 +21,7 @@ from tests.k8s.operator_kit import (
     absent,
     create_feed,
     delete_feeds_and_wait,
+    fingerprint,
     read_configmap,
     read_deployment,
     read_topic,
@@ -67,23 +68,6 @@ def foreign_topic(custom: client.CustomObjectsApi, namespace: str, name: str, to
         "spec": spec,
     }
     custom.create_namespaced_custom_object(*TOPICS[:2], namespace, TOPICS[2], body)
-
-
-def fingerprint(obj: dict[str, Any]) -> tuple[Any, ...]:
-    """What the operator would change if it applied: spec/data, labels, owners and generation; and it is never
-    among the object's field managers.
-
-    Not resourceVersion or the whole managedFields: the Deployment controller writes a Deployment's status.
-    """
-    metadata = obj["metadata"]
-    managers = {entry.get("manager") for entry in metadata.get("managedFields") or []}
-    assert "stockfeed-operator" not in managers
-    return (
-        metadata.get("generation"),
-        metadata.get("ownerReferences"),
-        metadata.get("labels"),
-        obj.get("data", obj.get("spec")),
-    )
 
 
 @pytest.mark.parametrize("kind", ["ConfigMap", "Deployment", "KafkaTopic"])

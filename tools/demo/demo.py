@@ -22,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import airflow_db
 import audit
 import screenshot
 from progress import Warehouse, read_warehouse, scrape
@@ -116,6 +117,8 @@ def plan(
     airflow_env = {
         **base,
         **loader_env,
+        # the metadata on the stack's PostgreSQL with LocalExecutor, as in the chart (main() creates the database)
+        **airflow_db.airflow_env(stack["DEVSTACK_PG_DSN"], airflow_db.database_name(airflow_home)),
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -123,7 +126,7 @@ def plan(
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",  # a laptop demo on 127.0.0.1: no login
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": "8080",
-        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "30",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
         "PIPELINE_EXECUTION_MODE": "local",
         "PIPELINE_LOADER_COMMAND": str(VENV / "stockfeed-load"),
         "PIPELINE_DBT_COMMAND": str(REPO / ".venv-dbt" / "bin" / "dbt"),
@@ -182,7 +185,7 @@ def plan(
             health_url="http://127.0.0.1:8501/_stcore/health",
         ),
     ]  # fmt: skip
-    return components, {"duckdb_path": str(duckdb_path)}
+    return components, {"duckdb_path": str(duckdb_path), "airflow_database": airflow_db.database_name(airflow_home)}
 
 
 def progress_line(started: float, warehouse: Warehouse | None) -> str:
@@ -213,12 +216,13 @@ def main() -> int:
     home = Path(os.environ.get("DEMO_HOME") or REPO / ".devstack" / "demo")
     stack_env_file = REPO / ".devstack" / "env"
     # The local stack (idempotent: a no-op when it is up already).
-    subprocess.run([sys.executable, "-m", "devstack", "up", "kafka", "minio"], check=True,
+    subprocess.run([sys.executable, "-m", "devstack", "up", "kafka", "minio", "postgres"], check=True,
                    env={**os.environ, "PYTHONPATH": str(REPO / "tools" / "devstack" / "src")})  # fmt: skip
     stack = read_env_file(stack_env_file)
-    if "DEVSTACK_KAFKA_BOOTSTRAP" not in stack or "DEVSTACK_S3_ENDPOINT" not in stack:
+    if not {"DEVSTACK_KAFKA_BOOTSTRAP", "DEVSTACK_S3_ENDPOINT", "DEVSTACK_PG_DSN"} <= set(stack):
         sys.exit("demo: the local stack is not up (make demo starts it; or run `make devstack-up`)")
     components, info = plan(stack, home, feeds, bucket, group)
+    airflow_db.ensure_database(stack["DEVSTACK_PG_DSN"], info["airflow_database"])
     supervisor = Supervisor(home / "logs")
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
@@ -280,6 +284,12 @@ def drain(
     topics = sorted({feed["spec"]["kafka"]["topic"] for feed in feeds})
     if not audit.wait_committed(kafka, group, topics, DRAIN_SECONDS):
         return [f"the consumer did not commit every delivered message within {DRAIN_SECONDS}s of the producers' stop"]
+    objects = scrape(f"http://127.0.0.1:{PORTS['consumer']}/metrics", "stockfeed_consumer_objects_written") or 0
+    partitions = len(audit.end_offsets(kafka, topics))
+    hours = (time.time() - since) / 3600
+    # the price of freshness: each partition's open batch is cut at least every CONSUMER_MAX_AGE_SECONDS
+    print(f"demo: the consumer wrote {objects:.0f} objects from {partitions} partitions: "
+          f"{objects / max(partitions, 1) / hours:.0f} objects per hour per partition", flush=True)  # fmt: skip
     supervisor.stop("consumer")
     supervisor.stop("airflow")  # the last load runs here, alone on the warehouse
     log = supervisor.log("final-dag-run")

@@ -110,8 +110,59 @@ one. Call with (dict "root" $ "secret" NAME "key" KEY "value" VALUE "length" N).
 {{- .Values.s3.endpoint | default (printf "http://%s:9000" (include "stockfeed.name" (dict "root" . "component" "minio"))) -}}
 {{- end -}}
 
+{{/* Kafka's client port: the TLS listener's with kafka.tls, else the plain one's (templates/kafka.yaml). */}}
+{{- define "stockfeed.kafkaPort" -}}
+{{- if .Values.kafka.tls -}}9093{{- else -}}9092{{- end -}}
+{{- end -}}
+
 {{- define "stockfeed.kafkaBootstrap" -}}
-{{- printf "%s-kafka-bootstrap:9092" .Values.kafka.clusterName -}}
+{{- if include "stockfeed.kafkaExternal" . -}}
+{{- .Values.kafka.external.bootstrap -}}
+{{- else -}}
+{{- printf "%s-kafka-bootstrap:%s" .Values.kafka.clusterName (include "stockfeed.kafkaPort" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" with kafka.provider external: no Strimzi object at all, topics through the Admin API. */}}
+{{- define "stockfeed.kafkaExternal" -}}
+{{- if eq (.Values.kafka.provider | default "strimzi") "external" -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when the chart renders a Strimzi Kafka cluster (provider strimzi and kafka.enabled). */}}
+{{- define "stockfeed.strimziKafka" -}}
+{{- if and (not (include "stockfeed.kafkaExternal" .)) .Values.kafka.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* The operator's files from kafka.external.existingSecret (mounted at /etc/stockfeed/<name>): the password
+(a file, so it is not in the process environment), the CA, the client certificate; each only when used. */}}
+{{- define "stockfeed.operatorKafkaVolumes" -}}
+{{- $x := .Values.kafka.external -}}
+{{- $volumes := list -}}
+{{- if include "stockfeed.kafkaExternal" . -}}
+{{- if include "stockfeed.externalSasl" . -}}
+{{- $volumes = append $volumes (dict "name" "kafka-password" "secret" (dict "secretName" $x.existingSecret "items" (list (dict "key" "sasl-password" "path" "sasl-password")))) -}}
+{{- end -}}
+{{- if and (include "stockfeed.externalTls" .) $x.caCert -}}
+{{- $volumes = append $volumes (dict "name" "kafka-ca" "secret" (dict "secretName" $x.existingSecret "items" (list (dict "key" "ca.crt" "path" "ca.crt")))) -}}
+{{- end -}}
+{{- if and (include "stockfeed.externalTls" .) $x.clientCert -}}
+{{- $volumes = append $volumes (dict "name" "kafka-client" "secret" (dict "secretName" $x.existingSecret "items" (list (dict "key" "tls.crt" "path" "tls.crt") (dict "key" "tls.key" "path" "tls.key")))) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $volumes -}}
+{{- end -}}
+
+{{/* "true" when an external Kafka's clients use SASL / TLS (kafka.external.securityProtocol). */}}
+{{- define "stockfeed.externalSasl" -}}
+{{- if has .Values.kafka.external.securityProtocol (list "SASL_PLAINTEXT" "SASL_SSL") -}}true{{- end -}}
+{{- end -}}
+{{- define "stockfeed.externalTls" -}}
+{{- if has .Values.kafka.external.securityProtocol (list "SSL" "SASL_SSL") -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when Kafka clients authenticate (every client then has a KafkaUser and ACLs). */}}
+{{- define "stockfeed.kafkaAuthenticated" -}}
+{{- if and (ne .Values.kafka.authentication "none") (not (include "stockfeed.kafkaExternal" .)) -}}true{{- end -}}
 {{- end -}}
 
 {{- define "stockfeed.simulatorUrl" -}}
@@ -145,6 +196,23 @@ duckdb
 {{- end -}}
 {{- if and (not .Values.minio.enabled) (not .Values.s3.endpoint) -}}
 {{- fail "minio.enabled is false: set s3.endpoint to the S3 store the consumer and loader should use" -}}
+{{- end -}}
+{{- if include "stockfeed.kafkaExternal" . -}}
+{{- if not .Values.kafka.external.bootstrap -}}
+{{- fail "kafka.provider is external: set kafka.external.bootstrap (host:port of your Kafka's brokers)" -}}
+{{- end -}}
+{{- if or (ne .Values.kafka.authentication "none") .Values.kafka.tls -}}
+{{- fail "kafka.provider is external: kafka.authentication and kafka.tls are Strimzi's (KafkaUsers, its cluster CA); set them to none and false and describe your Kafka's security in kafka.external (securityProtocol, saslMechanism, existingSecret)" -}}
+{{- end -}}
+{{- if and (ne .Values.kafka.external.securityProtocol "PLAINTEXT") (not .Values.kafka.external.existingSecret) -}}
+{{- fail "kafka.external.securityProtocol is not PLAINTEXT: set kafka.external.existingSecret (a Secret with sasl-username, sasl-password, ca.crt, tls.crt/tls.key as needed)" -}}
+{{- end -}}
+{{- if and .Values.networkPolicies.egress.enabled (not .Values.networkPolicies.egress.kafka) -}}
+{{- fail "kafka.provider is external and networkPolicies.egress.enabled is true: set networkPolicies.egress.kafka to your brokers' address ranges (ipBlocks), or no pod can reach Kafka" -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq .Values.kafka.authentication "tls") (not .Values.kafka.tls) -}}
+{{- fail "kafka.authentication is tls (client certificates): set kafka.tls to true too, since certificates are only checked on a TLS listener" -}}
 {{- end -}}
 {{- if and .Values.exampleFeed.enabled (eq .Values.exampleFeed.source "finnhub") (not (or .Values.finnhub.apiKey .Values.finnhub.existingSecret)) -}}
 {{- fail "exampleFeed.source is finnhub: set finnhub.apiKey or finnhub.existingSecret (a Secret with the key api-key)" -}}

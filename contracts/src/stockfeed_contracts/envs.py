@@ -3,6 +3,9 @@
 Every service that reaches Kafka or S3 names those settings with the same suffixes after its own prefix:
 
     <PREFIX>_KAFKA_BOOTSTRAP
+    <PREFIX>_KAFKA_SECURITY_PROTOCOL  <PREFIX>_KAFKA_SASL_MECHANISM  <PREFIX>_KAFKA_SASL_USERNAME
+    <PREFIX>_KAFKA_SASL_PASSWORD[_FILE]
+    <PREFIX>_KAFKA_SSL_CA_FILE  <PREFIX>_KAFKA_SSL_CERT_FILE  <PREFIX>_KAFKA_SSL_KEY_FILE
     <PREFIX>_S3_ENDPOINT_URL  <PREFIX>_S3_REGION
     <PREFIX>_S3_ACCESS_KEY_ID[_FILE]  <PREFIX>_S3_SECRET_ACCESS_KEY[_FILE]
 
@@ -23,12 +26,29 @@ CONSUMER = "CONSUMER"
 LOADER = "LOADER"
 
 KAFKA_BOOTSTRAP = "KAFKA_BOOTSTRAP"
+# how a client authenticates to Kafka and checks the broker (stockfeed_contracts.kafka_security renders them)
+KAFKA_SECURITY_PROTOCOL = "KAFKA_SECURITY_PROTOCOL"  # PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+KAFKA_SASL_MECHANISM = "KAFKA_SASL_MECHANISM"  # SCRAM-SHA-512 (default), SCRAM-SHA-256 or PLAIN
+KAFKA_SASL_USERNAME = "KAFKA_SASL_USERNAME"
+KAFKA_SASL_PASSWORD = "KAFKA_SASL_PASSWORD"  # noqa: S105 - a variable's name; also readable from <name>_FILE
+KAFKA_SSL_CA_FILE = "KAFKA_SSL_CA_FILE"  # PEM bundle the broker's certificate must chain to (unset: system CAs)
+KAFKA_SSL_CERT_FILE = "KAFKA_SSL_CERT_FILE"  # mTLS: the client's certificate (PEM)
+KAFKA_SSL_KEY_FILE = "KAFKA_SSL_KEY_FILE"  # mTLS: the client's private key (PEM)
 S3_ENDPOINT_URL = "S3_ENDPOINT_URL"
 S3_REGION = "S3_REGION"
 S3_ACCESS_KEY_ID = "S3_ACCESS_KEY_ID"
 S3_SECRET_ACCESS_KEY = "S3_SECRET_ACCESS_KEY"  # noqa: S105 - a variable's name, not a secret
 FILE = "_FILE"  # `<NAME>_FILE`: the value is read from the mounted file it names
-SHARED_KAFKA = (KAFKA_BOOTSTRAP,)
+SHARED_KAFKA = (
+    KAFKA_BOOTSTRAP,
+    KAFKA_SECURITY_PROTOCOL,
+    KAFKA_SASL_MECHANISM,
+    KAFKA_SASL_USERNAME,
+    KAFKA_SASL_PASSWORD,
+    KAFKA_SSL_CA_FILE,
+    KAFKA_SSL_CERT_FILE,
+    KAFKA_SSL_KEY_FILE,
+)
 SHARED_S3 = (S3_ENDPOINT_URL, S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY)
 
 # the names these replaced; each service still reads them (deprecated) so running deployments keep working
@@ -55,6 +75,30 @@ def deprecated_names(new_name: str) -> tuple[str, ...]:
 
 def kafka_env(component: str, bootstrap: str) -> dict[str, str]:
     return {variable(component, KAFKA_BOOTSTRAP): bootstrap}
+
+
+def kafka_security_env(
+    component: str,
+    *,
+    protocol: str,
+    sasl_mechanism: str | None = None,
+    sasl_username: str | None = None,
+    ssl_ca_file: str | None = None,
+    ssl_cert_file: str | None = None,
+    ssl_key_file: str | None = None,
+) -> dict[str, str]:
+    """How `component` authenticates to Kafka, without the password (the caller renders
+    `<PREFIX>_KAFKA_SASL_PASSWORD` from a Secret, or `_FILE` naming a mounted one)."""
+    env = {variable(component, KAFKA_SECURITY_PROTOCOL): protocol}
+    optional = {
+        KAFKA_SASL_MECHANISM: sasl_mechanism,
+        KAFKA_SASL_USERNAME: sasl_username,
+        KAFKA_SSL_CA_FILE: ssl_ca_file,
+        KAFKA_SSL_CERT_FILE: ssl_cert_file,
+        KAFKA_SSL_KEY_FILE: ssl_key_file,
+    }
+    env.update({variable(component, suffix): value for suffix, value in optional.items() if value})
+    return env
 
 
 def s3_env(component: str, endpoint_url: str | None, region: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import kopf
 
+from stockfeed_operator import kafka_users
 from stockfeed_operator.config import OperatorSettings
 from stockfeed_operator.envs import (
     CONSUMER_METRICS_PORT,
@@ -21,10 +22,19 @@ from stockfeed_operator.envs import (
     ComponentEnv,
     consumer_env,
     kafka_cluster,
+    kafka_user_name,
     producer_env,
 )
 from stockfeed_operator.feed import Feed, Workload
-from stockfeed_operator.naming import CONFIG_HASH_ANNOTATION, Role, child_labels, child_name, selector_labels
+from stockfeed_operator.naming import (
+    CONFIG_HASH_ANNOTATION,
+    Role,
+    child_labels,
+    child_name,
+    consumer_group,
+    selector_labels,
+    user_role,
+)
 
 STRIMZI_API_VERSION = "kafka.strimzi.io/v1"
 STRIMZI_CLUSTER_LABEL = "strimzi.io/cluster"
@@ -33,16 +43,23 @@ NON_ROOT_UID = 10001  # matches the USER of the producer and consumer images
 
 def config_hash(env: ComponentEnv) -> str:
     """Changes whenever the component's configuration does, so the pod template changes and the pods roll."""
-    canonical = json.dumps({"plain": env.plain, "secrets": env.secret_refs}, sort_keys=True)
+    material: dict[str, Any] = {"plain": env.plain, "secrets": env.secret_refs}
+    if env.volumes or env.mounts:  # only when there are any: a feed without Kafka security keeps its hash
+        material |= {"volumes": env.volumes, "mounts": env.mounts}
+    canonical = json.dumps(material, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def desired_children(feed: Feed, settings: OperatorSettings) -> list[dict[str, Any]]:
-    """ConfigMap, KafkaTopic, producer and consumer Deployment, in the order they are applied."""
+    """ConfigMap, [KafkaTopic, [producer and consumer KafkaUser,]] producer and consumer Deployment, in apply order."""
     producer, consumer = producer_env(feed, settings), consumer_env(feed, settings)
+    # With an external Kafka the topic is made through the Admin API (topic_admin.py): no Strimzi children.
+    strimzi: list[dict[str, Any]] = [] if settings.external else [kafka_topic(feed, settings)]
+    if strimzi and settings.kafka_authentication != kafka_users.NONE:
+        strimzi += [kafka_user(feed, settings, Role.PRODUCER), kafka_user(feed, settings, Role.CONSUMER)]
     return [
         configmap(feed, {**producer.plain, **consumer.plain}),
-        kafka_topic(feed, settings),
+        *strimzi,
         deployment(feed, settings, Role.PRODUCER, producer),
         deployment(feed, settings, Role.CONSUMER, consumer),
     ]
@@ -74,6 +91,24 @@ def kafka_topic(feed: Feed, settings: OperatorSettings) -> dict[str, Any]:
             # with a wrong clock can neither put its objects in the future nor below the loader's listing window.
             "config": {"message.timestamp.type": "LogAppendTime"},
         },
+    }
+    return _adopted(obj, feed)
+
+
+def kafka_user(feed: Feed, settings: OperatorSettings, component: Role) -> dict[str, Any]:
+    """The producer's or consumer's own Kafka identity, allowed only what that component does."""
+    name = kafka_user_name(feed, component)
+    kafka_users.check_user_name(name, settings.kafka_authentication)
+    group = consumer_group(feed.namespace, feed.name) if component is Role.CONSUMER else None
+    metadata = _metadata(feed, user_role(component))
+    metadata["labels"][STRIMZI_CLUSTER_LABEL] = kafka_cluster(feed, settings)  # which user operator manages it
+    obj = {
+        "apiVersion": STRIMZI_API_VERSION,
+        "kind": "KafkaUser",
+        "metadata": metadata,
+        "spec": kafka_users.user_spec(
+            settings.kafka_authentication, kafka_users.kafka_user_acls(component.value, feed.spec.kafka.topic, group)
+        ),
     }
     return _adopted(obj, feed)
 
@@ -124,7 +159,7 @@ def _pod_spec(
         "ports": [{"name": "metrics", "containerPort": port, "protocol": "TCP"}],
         "readinessProbe": {**probe, "failureThreshold": 3},
         "livenessProbe": {**probe, "initialDelaySeconds": 30, "failureThreshold": 6},
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir of its own
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *env.mounts],  # noqa: S108 - an emptyDir of its own
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
@@ -144,7 +179,8 @@ def _pod_spec(
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container],
-        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],  # the root filesystem is read-only
+        # the root filesystem is read-only; Kafka's CA and client certificate come from Secrets
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}, *env.volumes],
     }
 
 

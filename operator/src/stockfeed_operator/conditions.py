@@ -55,7 +55,10 @@ def topic_condition(observed: Observed) -> Condition:
     if state is None:
         return Condition(TOPIC_READY, "False", "TopicMissing", f"KafkaTopic {observed.topic_name} does not exist yet")
     if state.ready == "True":
-        return Condition(TOPIC_READY, "True", "TopicReady", f"KafkaTopic {observed.topic_name} is Ready")
+        # an external topic's state says what describe saw; Strimzi's Ready=True carries no message
+        return Condition(
+            TOPIC_READY, "True", "TopicReady", state.message or f"KafkaTopic {observed.topic_name} is Ready"
+        )
     if state.ready == "False":
         reason = state.reason or "TopicNotReady"
         return Condition(

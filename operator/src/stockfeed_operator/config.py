@@ -10,15 +10,24 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from stockfeed_contracts import envs
+from stockfeed_contracts import envs, kafka_security
 
 ENV_PREFIX = "OPERATOR_"
 DEFAULT_RESYNC_SECONDS = 60.0
+# Strimzi's bootstrap Service in the feed's namespace: the plain listener, or the TLS one when OPERATOR_KAFKA_TLS is on
+PLAIN_BOOTSTRAP_TEMPLATE = "{cluster}-kafka-bootstrap:9092"
+TLS_BOOTSTRAP_TEMPLATE = "{cluster}-kafka-bootstrap:9093"
+
+KafkaAuthentication = Literal["none", "scram-sha-512", "tls"]
+# strimzi: KafkaTopic/KafkaUser children; external: any Kafka (MSK, Confluent Cloud, ...), topics via the Admin API
+KafkaProvider = Literal["strimzi", "external"]
+STRIMZI: KafkaProvider = "strimzi"
+EXTERNAL: KafkaProvider = "external"
 
 
 class ConfigError(ValueError):
@@ -35,7 +44,30 @@ class OperatorSettings(BaseSettings):
 
     # Kafka: the Strimzi cluster a feed uses when spec.kafka.cluster is absent, and its bootstrap address
     kafka_cluster: str = Field("stockfeed", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-    kafka_bootstrap_template: str = "{cluster}-kafka-bootstrap:9092"  # Strimzi's bootstrap Service, same namespace
+    kafka_bootstrap_template: str | None = None  # unset: PLAIN_ or TLS_BOOTSTRAP_TEMPLATE, after kafka_tls
+    # Kafka security: per feed one KafkaUser for the producer and one for the consumer (none: no users, no change)
+    kafka_authentication: KafkaAuthentication = "none"
+    kafka_tls: bool = Field(False, validate_default=True)  # TLS to the brokers, checked against the cluster CA
+    # Strimzi's cluster CA certificate (key ca.crt): a Secret's name, not a secret
+    kafka_ca_secret_template: str = "{cluster}-cluster-ca-cert"  # noqa: S105
+
+    # Kafka without Strimzi (provider external): one bootstrap address for every feed, topics via the Admin API
+    kafka_provider: KafkaProvider = STRIMZI
+    external_bootstrap: str | None = Field(
+        None, validation_alias=AliasChoices(f"{ENV_PREFIX}KAFKA_BOOTSTRAP")
+    )  # OPERATOR_KAFKA_BOOTSTRAP (the method kafka_bootstrap() gives a feed its address)
+    # the operator's own Admin API client, in the shared vocabulary (stockfeed_contracts.envs, prefix OPERATOR)
+    kafka_security_protocol: str = kafka_security.DEFAULT_PROTOCOL
+    kafka_sasl_mechanism: str = kafka_security.DEFAULT_MECHANISM
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_password_file: str | None = None
+    kafka_ssl_ca_file: str | None = None
+    kafka_ssl_cert_file: str | None = None
+    kafka_ssl_key_file: str | None = None
+    # the producer's and consumer's credentials: a Secret in each feed's namespace (keys: external_kafka.py)
+    kafka_client_secret: str | None = None
+    kafka_admin_timeout: float = Field(15.0, gt=0)  # seconds per Admin API request
 
     # market data: where a feed with `source.type: simulator` and no url connects
     simulator_url: str | None = None
@@ -87,17 +119,78 @@ class OperatorSettings(BaseSettings):
             raise ValueError(f"unknown log level {value!r}")
         return level
 
-    @field_validator("kafka_bootstrap_template")
+    @field_validator("kafka_bootstrap_template", "kafka_ca_secret_template")
     @classmethod
-    def _template_names_cluster(cls, value: str) -> str:
+    def _template_names_cluster(cls, value: str | None) -> str | None:
         try:
-            value.format(cluster="x")
+            (value or "").format(cluster="x")
         except (KeyError, IndexError, ValueError) as error:
             raise ValueError(f"only {{cluster}} may be substituted ({error})") from None
         return value
 
+    @field_validator("kafka_tls")
+    @classmethod
+    def _mutual_tls_is_tls(cls, value: bool, info: ValidationInfo) -> bool:
+        # fields validate in declaration order, so kafka_authentication is already in info.data
+        if info.data.get("kafka_authentication") == "tls" and not value:
+            raise ValueError(f"must be true when {ENV_PREFIX}KAFKA_AUTHENTICATION is tls (client certificates are TLS)")
+        return value
+
+    @model_validator(mode="after")
+    def _external_is_complete(self) -> OperatorSettings:
+        if self.kafka_provider != EXTERNAL:
+            return self
+        found = []
+        if not self.external_bootstrap:
+            found.append(f"{ENV_PREFIX}KAFKA_BOOTSTRAP is required with {ENV_PREFIX}KAFKA_PROVIDER=external")
+        if self.kafka_authentication != "none":
+            found.append(
+                f"{ENV_PREFIX}KAFKA_AUTHENTICATION makes Strimzi KafkaUsers: with {ENV_PREFIX}KAFKA_PROVIDER=external "
+                f"set {ENV_PREFIX}KAFKA_SECURITY_PROTOCOL and {ENV_PREFIX}KAFKA_CLIENT_SECRET instead"
+            )
+        if self.kafka_tls:
+            found.append(
+                f"{ENV_PREFIX}KAFKA_TLS is Strimzi's cluster CA: with {ENV_PREFIX}KAFKA_PROVIDER=external "
+                f"set {ENV_PREFIX}KAFKA_SECURITY_PROTOCOL (SSL or SASL_SSL) and {ENV_PREFIX}KAFKA_SSL_CA_FILE"
+            )
+        security = self.admin_security()
+        found += kafka_security.problems(security, ENV_PREFIX.rstrip("_"))
+        if security.protocol != "PLAINTEXT" and not self.kafka_client_secret:
+            found.append(
+                f"{ENV_PREFIX}KAFKA_CLIENT_SECRET is required with {ENV_PREFIX}KAFKA_SECURITY_PROTOCOL="
+                f"{security.protocol}: the Secret the producer and consumer take their Kafka credentials from"
+            )
+        if found:
+            raise ValueError("; ".join(found))
+        return self
+
+    @property
+    def external(self) -> bool:
+        return self.kafka_provider == EXTERNAL
+
+    def admin_security(self) -> kafka_security.KafkaSecurity:
+        """The operator's own Kafka client security (external provider); the password is read from its file."""
+        password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+        if password is None and self.kafka_sasl_password_file:
+            password = _read_secret_file(self.kafka_sasl_password_file)
+        return kafka_security.KafkaSecurity(
+            protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=password,
+            ssl_ca_file=self.kafka_ssl_ca_file,
+            ssl_cert_file=self.kafka_ssl_cert_file,
+            ssl_key_file=self.kafka_ssl_key_file,
+        )
+
     def kafka_bootstrap(self, cluster: str) -> str:
-        return self.kafka_bootstrap_template.format(cluster=cluster)
+        if self.external and self.external_bootstrap:
+            return self.external_bootstrap  # one Kafka for every feed: spec.kafka.cluster only names it
+        default = TLS_BOOTSTRAP_TEMPLATE if self.kafka_tls else PLAIN_BOOTSTRAP_TEMPLATE
+        return (self.kafka_bootstrap_template or default).format(cluster=cluster)
+
+    def kafka_ca_secret(self, cluster: str) -> str:
+        return self.kafka_ca_secret_template.format(cluster=cluster)
 
     @property
     def posting_level_number(self) -> int:
@@ -115,16 +208,29 @@ def load_settings(env: dict[str, str] | None = None) -> OperatorSettings:
 
 
 def _from_mapping(env: dict[str, str]) -> OperatorSettings:
-    # pydantic-settings reads os.environ; an explicit mapping (tests) goes through the same field names.
-    values = {key[len(ENV_PREFIX) :].lower(): value for key, value in env.items() if key.upper().startswith(ENV_PREFIX)}
-    return OperatorSettings.model_validate(values)
+    # pydantic-settings reads os.environ; an explicit mapping (tests) goes through the same field names
+    # (and the full names, for fields known by an alias such as OPERATOR_KAFKA_BOOTSTRAP).
+    ours = {key.upper(): value for key, value in env.items() if key.upper().startswith(ENV_PREFIX)}
+    values = {key[len(ENV_PREFIX) :].lower(): value for key, value in ours.items()}
+    return OperatorSettings.model_validate({**values, **ours})
+
+
+def _read_secret_file(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None  # kafka_security.problems then names the password variable as missing
 
 
 def _describe(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else "?"
-        variable = f"{ENV_PREFIX}{field.upper()}"
+        if not item["loc"]:  # a rule across fields: its message names the variables
+            problems.append(str(item["msg"]).removeprefix("Value error, "))
+            continue
+        field = str(item["loc"][0])
+        variable = field.upper() if field.upper().startswith(ENV_PREFIX) else f"{ENV_PREFIX}{field.upper()}"
         problem = "is required" if item["type"] == "missing" else item["msg"]
         problems.append(f"{variable} {problem}")
     return "; ".join(problems)

@@ -2,8 +2,9 @@
 
 The names and their rendering come from stockfeed_contracts.envs, which `make demo` uses too and the chart matches.
 
-Plain values go into the feed's ConfigMap; secrets (the Finnhub key, the S3 keys) only ever appear as
-secretKeyRef entries pointing at Secrets, so no key is copied into a ConfigMap, an annotation or a log.
+Plain values go into the feed's ConfigMap; secrets (the Finnhub key, the S3 keys, the Kafka password) only ever
+appear as secretKeyRef entries pointing at Secrets, so no key is copied into a ConfigMap, an annotation or a log.
+With Kafka security on (kafka_users.py) the pods also mount the cluster CA and, for mutual TLS, their certificate.
 The names match services/producer/src/stockfeed_producer/config.py and services/consumer/.../config.py
 (a unit test checks them against those settings classes when they are installed).
 """
@@ -11,13 +12,14 @@ The names match services/producer/src/stockfeed_producer/config.py and services/
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stockfeed_contracts import envs
+from stockfeed_operator import external_kafka, kafka_users
 from stockfeed_operator.config import OperatorSettings
 from stockfeed_operator.feed import Feed
-from stockfeed_operator.naming import consumer_group
+from stockfeed_operator.naming import Role, child_name, consumer_group, user_role
 
 PRODUCER_METRICS_PORT = 8000
 CONSUMER_METRICS_PORT = 9102
@@ -33,10 +35,17 @@ class UnresolvableError(ValueError):
 class ComponentEnv:
     plain: dict[str, str]  # into the ConfigMap, referenced by configMapKeyRef
     secret_refs: list[dict[str, Any]]  # env entries with valueFrom.secretKeyRef
+    volumes: list[dict[str, Any]] = field(default_factory=list)  # Secret volumes the variables name files in
+    mounts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def kafka_cluster(feed: Feed, settings: OperatorSettings) -> str:
     return feed.spec.kafka.cluster or settings.kafka_cluster
+
+
+def kafka_user_name(feed: Feed, component: Role) -> str:
+    """The KafkaUser (and Strimzi Secret) of the feed's producer or consumer; also its SCRAM user name."""
+    return child_name(feed.name, user_role(component))
 
 
 def quotes_budget_per_minute(symbols: int, poll_interval_seconds: float, plan_calls_per_minute: int) -> int:
@@ -76,7 +85,7 @@ def producer_env(feed: Feed, settings: OperatorSettings) -> ComponentEnv:
     secret_refs: list[dict[str, Any]] = []
     if spec.source.api_key is not None:
         secret_refs.append(_secret_env("PRODUCER_FINNHUB_API_KEY", spec.source.api_key.name, spec.source.api_key.key))
-    return ComponentEnv(plain, secret_refs)
+    return _with_kafka_access(ComponentEnv(plain, secret_refs), feed, settings, Role.PRODUCER)
 
 
 def consumer_env(feed: Feed, settings: OperatorSettings) -> ComponentEnv:
@@ -101,7 +110,24 @@ def consumer_env(feed: Feed, settings: OperatorSettings) -> ComponentEnv:
             _secret_env(key_id, secret, settings.s3_access_key_id_key),
             _secret_env(secret_key, secret, settings.s3_secret_access_key_key),
         ]
-    return ComponentEnv(plain, secret_refs)
+    return _with_kafka_access(ComponentEnv(plain, secret_refs), feed, settings, Role.CONSUMER)
+
+
+def _with_kafka_access(env: ComponentEnv, feed: Feed, settings: OperatorSettings, component: Role) -> ComponentEnv:
+    prefix = envs.PRODUCER if component is Role.PRODUCER else envs.CONSUMER
+    if settings.external:  # credentials from OPERATOR_KAFKA_CLIENT_SECRET, no KafkaUsers
+        access = external_kafka.client_access(prefix, settings)
+    else:
+        access = kafka_users.client_access(
+            prefix,
+            authentication=settings.kafka_authentication,
+            tls=settings.kafka_tls,
+            user=kafka_user_name(feed, component),
+            ca_secret=settings.kafka_ca_secret(kafka_cluster(feed, settings)),
+        )
+    return ComponentEnv(
+        {**env.plain, **access.plain}, env.secret_refs + access.secret_refs, access.volumes, access.mounts
+    )
 
 
 def _secret_env(variable: str, secret: str, key: str) -> dict[str, Any]:

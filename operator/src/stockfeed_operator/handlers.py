@@ -14,13 +14,14 @@ from typing import Any
 
 import kopf
 
-from stockfeed_operator import kube, reconcile
+from stockfeed_operator import kube, reconcile, topic_plan
 from stockfeed_operator.config import load_settings, resync_seconds_from_env
 from stockfeed_operator.conflicts import TopicClaim
 from stockfeed_operator.feed import DEFAULT_TOPIC, GROUP, PLURAL, VERSION
 from stockfeed_operator.naming import FEED_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Role
 from stockfeed_operator.observe import resource_version
 from stockfeed_operator.state import ChildState, FeedKey, FeedMemory, OperatorState
+from stockfeed_operator.topic_admin import TopicAdmin, TopicAdminError
 
 FEEDS = (GROUP, VERSION, PLURAL)
 DEPLOYMENTS = ("apps", "v1", "deployments")
@@ -29,6 +30,9 @@ CONFIGMAPS = ("", "v1", "configmaps")
 OURS = {MANAGED_BY_LABEL: MANAGED_BY}
 RESYNC_SECONDS = resync_seconds_from_env()
 RETRY_SECONDS = 10.0
+# deleting a feed's own topic on an external Kafka: this many tries, then the feed goes and the topic stays
+TOPIC_DELETE_ATTEMPTS = 5
+TOPIC_DELETE_RETRY_SECONDS = 10.0
 
 FeedIndex = kopf.Index[FeedKey, dict[str, Any]]
 ClaimIndex = kopf.Index[tuple[str, str, str], TopicClaim]
@@ -62,7 +66,7 @@ class Indexes:
 async def configure(settings: kopf.OperatorSettings, memo: Any, logger: kopf.Logger, **_: Any) -> None:
     config = load_settings()
     logging.getLogger("stockfeed_operator").setLevel(config.log_level)
-    # No delete handler, so kopf adds its finalizer only for the resync timer; named after our group.
+    # kopf's finalizer (for the resync timer and, with an external Kafka, the topic's deletion), named after our group.
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     # Progress and the last-handled spec live in annotations: status belongs to the conditions alone.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
@@ -79,12 +83,18 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, logger: kopf.Log
     selector = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
     for resource in (DEPLOYMENTS, KAFKA_TOPICS, CONFIGMAPS):
         settings.watching.label_selectors[resource[0], resource[2]] = selector
-    memo.operator = OperatorState(settings=config, kube=kube.Kube())  # connected at login
+    admin = TopicAdmin(config) if config.external else None
+    memo.operator = OperatorState(settings=config, kube=kube.Kube(), topic_admin=admin)  # connected at login
     logger.info(
-        "stockfeed operator: producer %s, consumer %s, Kafka cluster %s, TopicReady %s, resync every %.0fs",
+        "stockfeed operator: producer %s, consumer %s, Kafka %s (authentication %s, TLS %s), TopicReady %s, "
+        "resync every %.0fs",
         config.producer_image,
         config.consumer_image,
-        config.kafka_cluster,
+        f"external at {config.external_bootstrap} ({config.admin_security().summary()})"
+        if config.external
+        else f"cluster {config.kafka_cluster}",
+        config.kafka_authentication,
+        "on" if config.kafka_tls else "off",
         "required" if config.require_topic_ready else "not required",
         RESYNC_SECONDS,
     )
@@ -164,6 +174,35 @@ async def resync(body: kopf.Body, memo: Any, logger: kopf.Logger, **kwargs: Any)
     outcome = await _reconcile_and_publish(memo.operator, snapshot(body), Indexes.of(kwargs))
     if outcome.problem is not None:
         logger.info("still not reconciled: %s: %s", outcome.problem.reason, outcome.problem.message)
+
+
+def _external_kafka(memo: Any, **_: Any) -> bool:
+    return bool(getattr(memo, "operator", None)) and memo.operator.topic_admin is not None
+
+
+@kopf.on.delete(*FEEDS, when=_external_kafka)
+async def delete_created_topic(body: kopf.Body, memo: Any, retry: int, logger: kopf.Logger, **_: Any) -> None:
+    """An external topic this feed created goes with the feed (a Strimzi KafkaTopic goes by garbage collection).
+
+    A topic the feed did not create is never deleted. If Kafka cannot be reached after TOPIC_DELETE_ATTEMPTS
+    tries, the feed is let go anyway (a Warning event names the topic left behind): deletion never hangs.
+    """
+    operator: OperatorState = memo.operator
+    memory = reconcile.feed_memory(operator, body)
+    topic = topic_plan.recorded_topic(body.get("status"), memory.created_topic)
+    if not topic or operator.topic_admin is None:
+        return
+    async with memory.reconcile_lock:  # not while a reconcile of this feed might be creating it
+        try:
+            await operator.topic_admin.delete(topic)
+        except TopicAdminError as error:
+            if retry + 1 < TOPIC_DELETE_ATTEMPTS:
+                raise kopf.TemporaryError(str(error), delay=TOPIC_DELETE_RETRY_SECONDS) from None
+            message = f"Kafka topic {topic} was left behind after {TOPIC_DELETE_ATTEMPTS} tries: {error}"
+            kopf.warn(body, reason="TopicLeftBehind", message=message)
+            logger.warning(message)
+            return
+    logger.info("deleted Kafka topic %s, which this feed created", topic)
 
 
 @kopf.on.event(*FEEDS)

@@ -27,6 +27,7 @@ PLURALS: Mapping[tuple[str, str], str] = {
     ("v1", "ConfigMap"): "configmaps",
     ("apps/v1", "Deployment"): "deployments",
     ("kafka.strimzi.io/v1", "KafkaTopic"): "kafkatopics",
+    ("kafka.strimzi.io/v1", "KafkaUser"): "kafkausers",
     (feedspec.API_VERSION, feedspec.KIND): feedspec.PLURAL,
 }
 REQUEST_TIMEOUT = 30.0  # seconds; a hung API call must not hold a feed's reconcile forever

@@ -1,4 +1,8 @@
-"""Deterministic names and labels of a feed's children: `<feed>-config`, `<feed>-topic`, `<feed>-producer`, ..."""
+"""Deterministic names and labels of a feed's children: `<feed>-config`, `<feed>-topic`, `<feed>-producer`, ...
+
+With Kafka authentication on, `<feed>-producer-user` and `<feed>-consumer-user` are the KafkaUsers (and the
+Secrets Strimzi's user operator makes for them).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,14 @@ class Role(StrEnum):
     TOPIC = "topic"
     PRODUCER = "producer"
     CONSUMER = "consumer"
+    PRODUCER_USER = "producer-user"
+    CONSUMER_USER = "consumer-user"
+
+
+def user_role(component: Role) -> Role:
+    """The KafkaUser role of a workload role: the producer's or the consumer's own Kafka identity."""
+    users = {Role.PRODUCER: Role.PRODUCER_USER, Role.CONSUMER: Role.CONSUMER_USER}
+    return users[component]
 
 
 def child_name(feed: str, role: Role) -> str:

@@ -16,6 +16,7 @@ from stockfeed_operator.config import OperatorSettings
 from stockfeed_operator.kube import Kube
 from stockfeed_operator.naming import Role
 from stockfeed_operator.observe import TopicState, WorkloadState
+from stockfeed_operator.topic_admin import TopicAdmin
 
 FeedKey = tuple[str, str]
 ChildState = WorkloadState | TopicState
@@ -29,6 +30,8 @@ class FeedMemory:
     # the children as the last apply answered (can be fresher than the watch); dropped when a child is deleted
     applied: dict[Role, ChildState] = field(default_factory=dict)
     applied_config_version: int = 0  # the ConfigMap's resourceVersion after our last apply (it has no generation)
+    # external Kafka: the topic this process recorded in the feed's status ("" when it removed the record)
+    created_topic: str | None = None
     published: dict[str, Any] | None = None  # the status last written, to skip writes that change nothing
     reconcile_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     status_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -38,6 +41,7 @@ class FeedMemory:
 class OperatorState:
     settings: OperatorSettings
     kube: Kube
+    topic_admin: TopicAdmin | None = None  # only with OPERATOR_KAFKA_PROVIDER=external
     feeds: defaultdict[FeedKey, FeedMemory] = field(default_factory=lambda: defaultdict(FeedMemory))
 
     def memory(self, key: FeedKey, uid: str) -> FeedMemory:

@@ -55,6 +55,7 @@ def test_the_generator_writes_each_model_class_to_an_absolute_path_with_strimzis
     assert outputs == {
         "io.strimzi.api.kafka.model.kafka.Kafka": str(tmp_path / "out" / "040-Crd-kafka.yaml"),
         "io.strimzi.api.kafka.model.topic.KafkaTopic": str(tmp_path / "out" / "043-Crd-kafkatopic.yaml"),
+        "io.strimzi.api.kafka.model.user.KafkaUser": str(tmp_path / "out" / "044-Crd-kafkauser.yaml"),
         "io.strimzi.api.kafka.model.nodepool.KafkaNodePool": str(tmp_path / "out" / "045-Crd-kafkanodepool.yaml"),
     }
 
@@ -165,6 +166,31 @@ def test_ensure_generates_once_into_the_cache_and_then_is_a_no_op(
     (directory / "043-Crd-kafkatopic.yaml").unlink()
     strimzi_crds.ensure(cache)
     assert [run[0] for run in runs[2:]] == ["/jdk/bin/java"]
+
+
+def test_a_cache_made_for_other_kinds_is_regenerated_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs: list[list[str]] = []
+    fake_tools(monkeypatch, runs)
+    cache = tmp_path / "cache"
+    # what an older devstack left: the three CRDs it knew, no stamp
+    old = strimzi_crds.crds_dir(cache)
+    old.mkdir(parents=True)
+    for name in ("040-Crd-kafka.yaml", "043-Crd-kafkatopic.yaml", "045-Crd-kafkanodepool.yaml"):
+        (old / name).write_text("# old\n")
+    assert not strimzi_crds.done(cache)
+    directory = strimzi_crds.ensure(cache)
+    assert (directory / "044-Crd-kafkauser.yaml").is_file()
+    assert (directory / "043-Crd-kafkatopic.yaml").read_text() != "# old\n"
+    assert strimzi_crds.stamp_path(cache).read_text() == strimzi_crds.cache_key()
+    # a stamp for another list of kinds (all files present) is not trusted either
+    strimzi_crds.stamp_path(cache).write_text(strimzi_crds.cache_key().replace("KafkaUser", "KafkaRebalance"))
+    assert not strimzi_crds.done(cache)
+    runs.clear()
+    strimzi_crds.ensure(cache)
+    assert [run[0] for run in runs] == ["/jdk/bin/java"]
+    assert strimzi_crds.done(cache)
 
 
 def test_ensure_refuses_a_generator_that_wrote_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,10 +16,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from stockfeed_consumer.errors import ConfigError
 from stockfeed_contracts import envs, lake
+from stockfeed_contracts.kafka_security import DEFAULT_MECHANISM, DEFAULT_PROTOCOL, KafkaSecurity, problems
 
 ENV_PREFIX = "CONSUMER_"
 MIB = 1024 * 1024
-SECRET_FIELDS = ("s3_access_key_id", "s3_secret_access_key")  # env or _FILE only, never a flag
+# env or _FILE only, never a flag
+SECRET_FIELDS = ("s3_access_key_id", "s3_secret_access_key", "kafka_sasl_password")
 
 
 def _shared(field: str) -> Any:
@@ -35,6 +37,15 @@ class ConsumerSettings(BaseSettings):
 
     # Kafka
     kafka_bootstrap: str = Field("localhost:9092", validation_alias=_shared("kafka_bootstrap"))
+    # how it authenticates (stockfeed_contracts.kafka_security); the password from env or _FILE only
+    kafka_security_protocol: str = Field(DEFAULT_PROTOCOL, validation_alias=_shared("kafka_security_protocol"))
+    kafka_sasl_mechanism: str = Field(DEFAULT_MECHANISM, validation_alias=_shared("kafka_sasl_mechanism"))
+    kafka_sasl_username: str | None = Field(None, validation_alias=_shared("kafka_sasl_username"))
+    kafka_sasl_password: SecretStr | None = Field(None, validation_alias=_shared("kafka_sasl_password"))
+    kafka_sasl_password_file: Path | None = Field(None, validation_alias=_shared("kafka_sasl_password_file"))
+    kafka_ssl_ca_file: str | None = Field(None, validation_alias=_shared("kafka_ssl_ca_file"))
+    kafka_ssl_cert_file: str | None = Field(None, validation_alias=_shared("kafka_ssl_cert_file"))
+    kafka_ssl_key_file: str | None = Field(None, validation_alias=_shared("kafka_ssl_key_file"))
     topics: Annotated[tuple[str, ...], NoDecode] = (lake.QUOTES_TOPIC,)
     group_id: str = "stockfeed-bronze"
     group_instance_id: str | None = None  # static membership (e.g. the pod name): restarts without a rebalance
@@ -115,6 +126,19 @@ class ConsumerSettings(BaseSettings):
             raise ValueError(f"set both {both} (or their _FILE variables), or neither")
         return self
 
+    @property
+    def kafka_security(self) -> KafkaSecurity:
+        password = self.kafka_sasl_password
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=password.get_secret_value() if password is not None else None,
+            ssl_ca_file=self.kafka_ssl_ca_file,
+            ssl_cert_file=self.kafka_ssl_cert_file,
+            ssl_key_file=self.kafka_ssl_key_file,
+        )
+
 
 def _env(field: str) -> str:
     return ENV_PREFIX + field.upper()
@@ -150,6 +174,10 @@ def load_settings(argv: list[str] | None = None) -> ConsumerSettings:
     args = _parser().parse_args(argv or [])
     overrides = {name: value for name, value in vars(args).items() if value is not None}
     try:
-        return ConsumerSettings(**overrides)
+        settings = ConsumerSettings(**overrides)
     except ValidationError as error:
         raise ConfigError(_message(error)) from None
+    found = problems(settings.kafka_security, envs.CONSUMER)
+    if found:
+        raise ConfigError("; ".join(found))
+    return settings

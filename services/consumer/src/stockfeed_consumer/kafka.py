@@ -6,6 +6,7 @@ from typing import Any
 
 from stockfeed_consumer.config import ConsumerSettings
 from stockfeed_consumer.errors import ConfigError
+from stockfeed_contracts.kafka_security import librdkafka_properties
 
 # Properties the writer's guarantees depend on: a properties file may not change them.
 _OWNED = ("enable.auto.commit", "enable.auto.offset.store", "group.id", "bootstrap.servers")
@@ -26,15 +27,26 @@ def parse_properties(text: str) -> dict[str, str]:
 
 
 def consumer_config(settings: ConsumerSettings) -> dict[str, Any]:
-    config: dict[str, Any] = {}
+    """Security from the CONSUMER_KAFKA_* variables, the properties file's entries on top, then what the writer owns."""
+    security = settings.kafka_security
+    config: dict[str, Any] = dict(librdkafka_properties(security))
     if settings.kafka_properties_file is not None:
         try:
-            config.update(parse_properties(settings.kafka_properties_file.read_text()))
+            extra = parse_properties(settings.kafka_properties_file.read_text())
         except (OSError, ValueError) as error:
             raise ConfigError(f"CONSUMER_KAFKA_PROPERTIES_FILE: {error}") from None
-        owned = sorted(set(config) & set(_OWNED))
+        owned = sorted(set(extra) & set(_OWNED))
         if owned:
             raise ConfigError(f"CONSUMER_KAFKA_PROPERTIES_FILE may not set {', '.join(owned)}")
+        # With the default PLAINTEXT the file may still carry all security (as before these variables existed);
+        # once the variables chose a protocol, a file saying otherwise is a mistake, not an override.
+        clash = sorted(key for key in extra if key in config and extra[key] != config[key])
+        if clash and security.protocol != "PLAINTEXT":
+            raise ConfigError(
+                f"CONSUMER_KAFKA_PROPERTIES_FILE sets {', '.join(clash)} unlike the CONSUMER_KAFKA_* security "
+                "variables; set them in one place"
+            )
+        config.update(extra)
     config.update(
         {
             "bootstrap.servers": settings.kafka_bootstrap,

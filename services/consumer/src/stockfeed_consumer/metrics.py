@@ -41,6 +41,10 @@ class ConsumerMetrics:
         self.upload_failures = Counter(f"{PREFIX}_upload_failures", "Failed batch uploads (retried).", registry=r)
         self.commits = Counter(f"{PREFIX}_commits", "Synchronous offset commits that succeeded.", registry=r)
         self.commit_failures = Counter(f"{PREFIX}_commit_failures", "Offset commits that failed.", registry=r)
+        self.kafka_errors = Counter(
+            f"{PREFIX}_kafka_errors", "Kafka client errors by reason (e.g. _AUTHENTICATION, _TRANSPORT).", ["reason"],
+            registry=r,
+        )  # fmt: skip
         self.dropped_on_revoke = Counter(
             f"{PREFIX}_dropped_on_revoke", "Buffered records given up at a revoke or shutdown (re-delivered).",
             registry=r,

@@ -79,8 +79,10 @@ class BronzeWriter:
         metrics: ConsumerMetrics,
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
+        on_record_error: Callable[[KafkaError, str | None], None] | None = None,
     ) -> None:
         self.consumer = consumer
+        self.on_record_error = on_record_error  # errors consume() returns (kafka_errors.KafkaErrors), not fatal ones
         self.sink = sink
         self.encoder = encoder
         self.uploader = uploader
@@ -149,7 +151,7 @@ class BronzeWriter:
         for message in messages:
             error = message.error()
             if error is not None:
-                self._on_kafka_error(error)
+                self._on_kafka_error(error, message.topic())
                 continue
             key: PartitionKey = (message.topic(), message.partition())  # type: ignore[assignment]
             if key != last_key:  # consume() returns runs of one partition: look the state up once per run
@@ -375,10 +377,12 @@ class BronzeWriter:
         if high >= 0:
             self.metrics.lag.labels(state.topic, str(state.partition)).set(max(0, high - state.next_offset))
 
-    def _on_kafka_error(self, error: KafkaError) -> None:
+    def _on_kafka_error(self, error: KafkaError, topic: str | None) -> None:
         if error.fatal():
             raise KafkaException(error)
-        if error.code() != KafkaError._PARTITION_EOF:
+        if self.on_record_error is not None:
+            self.on_record_error(error, topic)
+        elif error.code() != KafkaError._PARTITION_EOF:
             log.warning("kafka: %s", error)
 
     def health(self) -> tuple[bool, dict[str, Any]]:

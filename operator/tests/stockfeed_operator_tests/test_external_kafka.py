@@ -1,0 +1,363 @@
+"""OPERATOR_KAFKA_PROVIDER=external: settings, the topic decisions, the pods' Kafka access and the two I/O paths
+(reconcile, deletion) with a Kafka and an API server that only record what they are asked."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import kopf
+import pytest
+
+from stockfeed_operator import handlers, reconcile
+from stockfeed_operator.children import desired_children
+from stockfeed_operator.conditions import Observed, topic_condition
+from stockfeed_operator.config import ConfigError, OperatorSettings, load_settings
+from stockfeed_operator.feed import parse_feed
+from stockfeed_operator.kube import Kube
+from stockfeed_operator.state import OperatorState
+from stockfeed_operator.topic_admin import TopicAdmin, TopicAdminError
+from stockfeed_operator.topic_plan import (
+    CREATED_TOPIC_FIELD,
+    Action,
+    DescribedTopic,
+    WantedTopic,
+    created_by_feed,
+    plan,
+    topic_state,
+)
+
+from .conftest import BASE_ENV, feed_body
+
+pytestmark = pytest.mark.unit
+
+EXTERNAL = {**BASE_ENV, "OPERATOR_KAFKA_PROVIDER": "external", "OPERATOR_KAFKA_BOOTSTRAP": "kafka.example:9096"}
+WANTED = WantedTopic("stock-quotes", 3, 2)
+
+
+def external(**overrides: str) -> OperatorSettings:
+    return load_settings({**EXTERNAL, **{f"OPERATOR_{key.upper()}": value for key, value in overrides.items()}})
+
+
+# -- settings ------------------------------------------------------------------------------------------------------
+
+
+def test_strimzi_is_the_default_and_ignores_the_external_address() -> None:
+    settings = load_settings({**BASE_ENV, "OPERATOR_KAFKA_BOOTSTRAP": "kafka.example:9096"})
+    assert settings.kafka_provider == "strimzi"
+    assert not settings.external
+    assert settings.kafka_bootstrap("main") == "main-kafka-bootstrap:9092"
+
+
+def test_external_needs_its_bootstrap_address() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE_ENV, "OPERATOR_KAFKA_PROVIDER": "external"})
+    assert str(caught.value) == "OPERATOR_KAFKA_BOOTSTRAP is required with OPERATOR_KAFKA_PROVIDER=external"
+
+
+def test_external_reads_its_address_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in EXTERNAL.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.external
+    assert settings.kafka_bootstrap("any-cluster") == "kafka.example:9096"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"kafka_authentication": "scram-sha-512"}, "OPERATOR_KAFKA_AUTHENTICATION"),
+        ({"kafka_tls": "true"}, "OPERATOR_KAFKA_TLS"),
+        ({"kafka_security_protocol": "SASL_SSL"}, "OPERATOR_KAFKA_SASL_USERNAME is required"),
+        (
+            {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "op", "kafka_sasl_password": "pw"},
+            "OPERATOR_KAFKA_CLIENT_SECRET is required",
+        ),
+        ({"kafka_security_protocol": "SSL", "kafka_ssl_ca_file": "/nowhere/ca.crt"}, "OPERATOR_KAFKA_SSL_CA_FILE"),
+        ({"kafka_security_protocol": "TLS"}, "OPERATOR_KAFKA_SECURITY_PROTOCOL"),
+    ],
+)
+def test_a_bad_external_setting_names_its_variable(overrides: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        external(**overrides)
+
+
+def test_the_admin_password_comes_from_its_file_and_is_never_shown(tmp_path: Path) -> None:
+    password = tmp_path / "password"
+    password.write_text("s3cret\n")
+    settings = external(
+        kafka_security_protocol="sasl_plaintext",
+        kafka_sasl_username="operator",
+        kafka_sasl_password_file=str(password),
+        kafka_client_secret="kafka-client",
+    )
+    security = settings.admin_security()
+    assert (security.protocol, security.sasl_username, security.sasl_password) == (
+        "SASL_PLAINTEXT",
+        "operator",
+        "s3cret",
+    )
+    assert "s3cret" not in security.summary()
+    assert "s3cret" not in repr(settings)
+
+
+# -- the decisions -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("described", "ours", "action"),
+    [
+        (None, False, Action.CREATE),
+        (None, True, Action.CREATE),  # ours, deleted by hand: made again
+        (DescribedTopic("stock-quotes", 3, 0), False, Action.CONFLICT),
+        (DescribedTopic("stock-quotes", 1, 0), False, Action.CONFLICT),  # someone else's: never grown
+        (DescribedTopic("stock-quotes", 3, 0), True, Action.NOTHING),
+        (DescribedTopic("stock-quotes", 2, 0), True, Action.GROW),
+        (DescribedTopic("stock-quotes", 5, 0), True, Action.REFUSE_SHRINK),
+    ],
+)
+def test_what_to_do_with_the_topic(described: DescribedTopic | None, ours: bool, action: Action) -> None:
+    decision = plan(WANTED, described, ours=ours, feed="tech")
+    assert decision.action is action
+    assert (decision.problem is not None) == (action is Action.CONFLICT)
+    if decision.problem is not None:
+        assert decision.problem.reason == "ChildConflict"
+        assert "stock-quotes" in decision.problem.message
+
+
+@pytest.mark.parametrize(
+    ("described", "ready", "reason"),
+    [
+        (None, "False", "TopicMissing"),
+        (DescribedTopic("stock-quotes", 3, 0), "True", "TopicReady"),
+        (DescribedTopic("stock-quotes", 3, 1), "False", "TopicNotReady"),
+        (DescribedTopic("stock-quotes", 2, 0), "False", "TopicNotReady"),
+        (DescribedTopic("stock-quotes", 4, 0), "False", "NotSupported"),
+    ],
+)
+def test_topic_ready_from_describe(described: DescribedTopic | None, ready: str, reason: str) -> None:
+    state = topic_state(WANTED, described)
+    observed = Observed(False, "tech-topic", state, None, None, None, require_topic_ready=True)
+    condition = topic_condition(observed)
+    assert (condition.status, condition.reason) == (ready, reason)
+    assert "stock-quotes" in condition.message
+
+
+def test_only_the_recorded_topic_is_the_feeds() -> None:
+    assert created_by_feed({CREATED_TOPIC_FIELD: "stock-quotes"}, None, "stock-quotes")
+    assert created_by_feed(None, "stock-quotes", "stock-quotes")  # recorded by this process, not yet watched
+    assert not created_by_feed({CREATED_TOPIC_FIELD: "other"}, None, "stock-quotes")
+    assert not created_by_feed(None, None, "stock-quotes")
+    # a record this process removed wins over a status the watch delivered before the removal
+    assert not created_by_feed({CREATED_TOPIC_FIELD: "stock-quotes"}, "", "stock-quotes")
+
+
+# -- the pods ------------------------------------------------------------------------------------------------------
+
+
+def test_no_strimzi_children_and_the_external_address() -> None:
+    children = desired_children(parse_feed(feed_body()), external())
+    assert [child["kind"] for child in children] == ["ConfigMap", "Deployment", "Deployment"]
+    data = children[0]["data"]
+    assert data["PRODUCER_KAFKA_BOOTSTRAP"] == data["CONSUMER_KAFKA_BOOTSTRAP"] == "kafka.example:9096"
+    assert not any("SECURITY_PROTOCOL" in key for key in data)  # PLAINTEXT: nothing else
+
+
+def test_sasl_ssl_credentials_come_from_the_client_secret_by_reference(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    settings = external(
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="PLAIN",
+        kafka_sasl_username="operator",
+        kafka_sasl_password="operator-secret",
+        kafka_ssl_ca_file=str(ca),
+        kafka_client_secret="kafka-client",
+    )
+    config, producer, consumer = desired_children(parse_feed(feed_body()), settings)
+    assert config["data"]["PRODUCER_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert config["data"]["CONSUMER_KAFKA_SASL_MECHANISM"] == "PLAIN"
+    assert config["data"]["CONSUMER_KAFKA_SSL_CA_FILE"] == "/etc/stockfeed/kafka-ca/ca.crt"
+    assert "operator-secret" not in str(config)
+    assert "operator-secret" not in str(producer)
+    for deployment, prefix in ((producer, "PRODUCER"), (consumer, "CONSUMER")):
+        pod = deployment["spec"]["template"]["spec"]
+        refs = {item["name"]: item["valueFrom"] for item in pod["containers"][0]["env"]}
+        assert refs[f"{prefix}_KAFKA_SASL_USERNAME"] == {
+            "secretKeyRef": {"name": "kafka-client", "key": "sasl-username"}
+        }
+        assert refs[f"{prefix}_KAFKA_SASL_PASSWORD"] == {
+            "secretKeyRef": {"name": "kafka-client", "key": "sasl-password"}
+        }
+        ca_volume = {
+            "name": "kafka-ca",
+            "secret": {"secretName": "kafka-client", "items": [{"key": "ca.crt", "path": "ca.crt"}]},
+        }
+        assert ca_volume in pod["volumes"]
+        assert {"name": "kafka-ca", "mountPath": "/etc/stockfeed/kafka-ca", "readOnly": True} in pod["containers"][0][
+            "volumeMounts"
+        ]
+
+
+# -- reconcile and deletion against recording fakes ----------------------------------------------------------------
+
+
+class FakeKube(Kube):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[Mapping[str, Any]] = []
+        self.applied: list[str] = []
+
+    async def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return None
+
+    async def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        self.applied.append(obj["kind"])
+        return dict(obj)
+
+    async def patch_feed_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> dict[str, Any]:
+        self.records.append(dict(status))
+        return {}
+
+
+class FakeAdmin(TopicAdmin):
+    def __init__(self, settings: OperatorSettings, described: DescribedTopic | None, *, exists: bool = False) -> None:
+        super().__init__(settings)
+        self.described, self.exists, self.calls = described, exists, list[str]()
+        self.fail = False
+        self.fail_create = False
+
+    async def describe(self, name: str) -> DescribedTopic | None:
+        self.calls.append("describe")
+        if self.fail:
+            raise TopicAdminError("describing topic failed: broker down")
+        return self.described
+
+    async def create(self, wanted: WantedTopic) -> bool:
+        self.calls.append("create")
+        if self.fail_create:
+            raise TopicAdminError("creating topic failed: request timed out")
+        if self.exists:
+            return False
+        self.described = DescribedTopic(wanted.name, wanted.partitions, 0)
+        return True
+
+    async def grow(self, name: str, partitions: int) -> None:
+        self.calls.append(f"grow {partitions}")
+
+    async def delete(self, name: str) -> None:
+        self.calls.append(f"delete {name}")
+        if self.fail:
+            raise TopicAdminError("deleting topic failed: broker down")
+
+
+def run_reconcile(admin: FakeAdmin, body: dict[str, Any]) -> tuple[reconcile.Outcome, FakeKube]:
+    kube = FakeKube()
+    state = OperatorState(settings=admin_settings(), kube=kube, topic_admin=admin)
+    return asyncio.run(reconcile.reconcile(state, body, [])), kube
+
+
+def reason_of(outcome: reconcile.Outcome) -> str | None:
+    return outcome.problem.reason if outcome.problem else None
+
+
+def admin_settings() -> OperatorSettings:
+    return external()
+
+
+def test_a_missing_topic_is_recorded_before_it_is_created() -> None:
+    admin = FakeAdmin(admin_settings(), None)
+    outcome, kube = run_reconcile(admin, feed_body())
+    assert outcome.problem is None
+    assert kube.records == [{CREATED_TOPIC_FIELD: "stock-quotes"}]
+    assert admin.calls == ["describe", "create", "describe"]  # the last: TopicReady after the create
+    assert kube.applied == ["ConfigMap", "Deployment", "Deployment"]
+
+
+def test_a_foreign_topic_stops_everything() -> None:
+    admin = FakeAdmin(admin_settings(), DescribedTopic("stock-quotes", 1, 0))
+    outcome, kube = run_reconcile(admin, feed_body())
+    assert reason_of(outcome) == "ChildConflict"
+    assert (kube.applied, kube.records, admin.calls) == ([], [], ["describe"])
+
+
+def test_a_topic_created_by_someone_else_in_between_is_not_ours() -> None:
+    admin = FakeAdmin(admin_settings(), None, exists=True)
+    outcome, kube = run_reconcile(admin, feed_body())
+    assert reason_of(outcome) == "ChildConflict"
+    assert kube.records == [{CREATED_TOPIC_FIELD: "stock-quotes"}, {CREATED_TOPIC_FIELD: None}]
+    assert kube.applied == ["ConfigMap"]  # no Deployments for a topic that is not the feed's
+
+
+def test_a_failed_create_drops_the_record_it_cannot_vouch_for() -> None:
+    admin = FakeAdmin(admin_settings(), None)
+    admin.fail_create = True
+    outcome, kube = run_reconcile(admin, feed_body())
+    assert outcome.problem is None  # TopicReady says KafkaError; the resync tries again
+    assert kube.records == [{CREATED_TOPIC_FIELD: "stock-quotes"}, {CREATED_TOPIC_FIELD: None}]
+
+
+def test_its_own_topic_grows() -> None:
+    admin = FakeAdmin(admin_settings(), DescribedTopic("stock-quotes", 1, 0))
+    body = recorded(feed_body())
+    outcome, _ = run_reconcile(admin, body)
+    assert outcome.problem is None
+    assert "grow 3" in admin.calls
+
+
+def test_an_unreachable_kafka_applies_nothing_and_retries() -> None:
+    admin = FakeAdmin(admin_settings(), None)
+    admin.fail = True
+    outcome, kube = run_reconcile(admin, feed_body())
+    assert reason_of(outcome) == "KafkaUnreachable"
+    assert outcome.retry
+    assert kube.applied == []
+
+
+class Memo:
+    def __init__(self, operator: OperatorState) -> None:
+        self.operator = operator
+
+
+def delete(admin: FakeAdmin, body: dict[str, Any], retry: int) -> None:
+    memo = Memo(OperatorState(settings=admin_settings(), kube=FakeKube(), topic_admin=admin))
+    # kopf types the decorated handler as its full callback protocol; called here with what it reads
+    handler = cast(Callable[..., Coroutine[Any, Any, None]], handlers.delete_created_topic)
+    raw = cast(kopf.RawBody, body)
+    asyncio.run(handler(body=kopf.Body(raw), memo=memo, retry=retry, logger=logging.getLogger("test")))
+
+
+def recorded(body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "status": {CREATED_TOPIC_FIELD: "stock-quotes"}}
+
+
+def test_deletion_deletes_only_the_topic_the_feed_created() -> None:
+    admin = FakeAdmin(admin_settings(), None)
+    delete(admin, feed_body(), retry=0)
+    assert admin.calls == []
+    delete(admin, recorded(feed_body()), retry=0)
+    assert admin.calls == ["delete stock-quotes"]
+
+
+def test_deletion_retries_a_few_times_then_lets_the_feed_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr(kopf, "warn", lambda body, *, reason, message: warnings.append(reason))
+    admin = FakeAdmin(admin_settings(), None)
+    admin.fail = True
+    body = recorded(feed_body())
+    with pytest.raises(kopf.TemporaryError):
+        delete(admin, body, retry=0)
+    assert warnings == []
+    delete(admin, body, retry=handlers.TOPIC_DELETE_ATTEMPTS - 1)  # the last try: no error, the finalizer goes
+    assert warnings == ["TopicLeftBehind"]
+
+
+def test_the_status_keeps_the_record_and_drops_a_removed_one() -> None:
+    state = OperatorState(settings=admin_settings(), kube=FakeKube())
+    body = recorded(feed_body())
+    assert reconcile.build_status(state, body, [])[CREATED_TOPIC_FIELD] == "stock-quotes"
+    reconcile.feed_memory(state, body).created_topic = ""  # this process removed it
+    assert CREATED_TOPIC_FIELD not in reconcile.build_status(state, body, [])
