@@ -75,6 +75,13 @@ def parse(rendered: str) -> list[Manifest]:
     return [doc for doc in yaml.safe_load_all(rendered) if doc]
 
 
+def render(helm: Helm, production: bool, sets: Mapping[str, str] | None = None) -> list[Manifest]:
+    """The chart's objects with the default values, or with values-production.yaml; `sets` on top."""
+    result = helm.template((PRODUCTION_VALUES,) if production else (), sets)
+    assert result.returncode == 0, result.stderr
+    return parse(result.stdout)
+
+
 def by_kind(objects: Sequence[Manifest], kind: str) -> dict[str, Manifest]:
     return {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == kind}
 

@@ -9,18 +9,22 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.chart import CHARTS, PRODUCTION_VALUES, REPO, Helm, Manifest, by_kind, containers, env_of, parse
+from tests.deploy.chart import (
+    CHARTS,
+    PRODUCTION_VALUES,
+    REPO,
+    Helm,
+    Manifest,
+    by_kind,
+    containers,
+    env_of,
+    render,
+)
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(300)]
 
 PRODUCER_LABELS = {"app.kubernetes.io/component": "producer", "app.kubernetes.io/managed-by": "stockfeed-operator"}
 CONSUMER_LABELS = {"app.kubernetes.io/component": "consumer", "app.kubernetes.io/managed-by": "stockfeed-operator"}
-
-
-def render(helm: Helm, production: bool, sets: dict[str, str] | None = None) -> list[Manifest]:
-    result = helm.template((PRODUCTION_VALUES,) if production else (), sets)
-    assert result.returncode == 0, result.stderr
-    return parse(result.stdout)
 
 
 @pytest.fixture(scope="module")

@@ -11,19 +11,13 @@ from typing import Any
 import pytest
 
 from stockfeed_operator.config import load_settings
-from tests.deploy.chart import PRODUCTION_VALUES, Helm, Manifest, by_kind, containers, env_of, parse, pod_spec
+from tests.deploy.chart import Helm, Manifest, by_kind, containers, env_of, pod_spec, render
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(300)]
 
 KAFDROP_READ_ONLY = {"Describe", "DescribeConfigs", "Read"}
 MTLS = {"kafka.authentication": "tls", "kafka.tls": "true"}
 PROVIDED = re.compile(r"\$\{user:([^:}]+):([^}]+)\}")  # ${user:<directory>:<file>}, Kafka's DirectoryConfigProvider
-
-
-def render(helm: Helm, production: bool, sets: dict[str, str] | None = None) -> list[Manifest]:
-    result = helm.template((PRODUCTION_VALUES,) if production else (), sets)
-    assert result.returncode == 0, result.stderr
-    return parse(result.stdout)
 
 
 @pytest.fixture(scope="module")

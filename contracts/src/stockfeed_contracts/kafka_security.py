@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Protocol
 
 from stockfeed_contracts import envs
 
@@ -74,6 +75,36 @@ class KafkaSecurity:
             if self.ssl_cert_file:
                 parts.append(f"cert={self.ssl_cert_file}")
         return " ".join(parts)
+
+
+class KafkaClientSettings(Protocol):
+    """A component's settings with the shared Kafka security fields (their variables: stockfeed_contracts.envs)."""
+
+    @property
+    def kafka_security_protocol(self) -> str: ...
+    @property
+    def kafka_sasl_mechanism(self) -> str: ...
+    @property
+    def kafka_sasl_username(self) -> str | None: ...
+    @property
+    def kafka_ssl_ca_file(self) -> str | None: ...
+    @property
+    def kafka_ssl_cert_file(self) -> str | None: ...
+    @property
+    def kafka_ssl_key_file(self) -> str | None: ...
+
+
+def from_settings(settings: KafkaClientSettings, password: str | None) -> KafkaSecurity:
+    """The security of a component's settings; the password comes separately (env or _FILE, read by the caller)."""
+    return KafkaSecurity(
+        protocol=settings.kafka_security_protocol,
+        sasl_mechanism=settings.kafka_sasl_mechanism,
+        sasl_username=settings.kafka_sasl_username,
+        sasl_password=password,
+        ssl_ca_file=settings.kafka_ssl_ca_file,
+        ssl_cert_file=settings.kafka_ssl_cert_file,
+        ssl_key_file=settings.kafka_ssl_key_file,
+    )
 
 
 def librdkafka_properties(security: KafkaSecurity) -> dict[str, str]:

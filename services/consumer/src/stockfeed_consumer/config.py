@@ -16,7 +16,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from stockfeed_consumer.errors import ConfigError
 from stockfeed_contracts import envs, lake
-from stockfeed_contracts.kafka_security import DEFAULT_MECHANISM, DEFAULT_PROTOCOL, KafkaSecurity, problems
+from stockfeed_contracts.kafka_security import (
+    DEFAULT_MECHANISM,
+    DEFAULT_PROTOCOL,
+    KafkaSecurity,
+    from_settings,
+    problems,
+)
 
 ENV_PREFIX = "CONSUMER_"
 MIB = 1024 * 1024
@@ -129,15 +135,7 @@ class ConsumerSettings(BaseSettings):
     @property
     def kafka_security(self) -> KafkaSecurity:
         password = self.kafka_sasl_password
-        return KafkaSecurity(
-            protocol=self.kafka_security_protocol,
-            sasl_mechanism=self.kafka_sasl_mechanism,
-            sasl_username=self.kafka_sasl_username,
-            sasl_password=password.get_secret_value() if password is not None else None,
-            ssl_ca_file=self.kafka_ssl_ca_file,
-            ssl_cert_file=self.kafka_ssl_cert_file,
-            ssl_key_file=self.kafka_ssl_key_file,
-        )
+        return from_settings(self, password.get_secret_value() if password is not None else None)
 
 
 def _env(field: str) -> str:

@@ -16,7 +16,13 @@ from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_valid
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from stockfeed_contracts import envs
-from stockfeed_contracts.kafka_security import DEFAULT_MECHANISM, DEFAULT_PROTOCOL, KafkaSecurity, problems
+from stockfeed_contracts.kafka_security import (
+    DEFAULT_MECHANISM,
+    DEFAULT_PROTOCOL,
+    KafkaSecurity,
+    from_settings,
+    problems,
+)
 from stockfeed_contracts.lake import QUOTES_TOPIC, SYMBOL_PATTERN, TRADES_TOPIC
 
 ENV_PREFIX = "PRODUCER_"
@@ -125,15 +131,7 @@ class ProducerSettings(BaseSettings):
     @property
     def kafka_security(self) -> KafkaSecurity:
         password = self._kafka_password
-        return KafkaSecurity(
-            protocol=self.kafka_security_protocol,
-            sasl_mechanism=self.kafka_sasl_mechanism,
-            sasl_username=self.kafka_sasl_username,
-            sasl_password=password.get_secret_value() if password is not None else None,
-            ssl_ca_file=self.kafka_ssl_ca_file,
-            ssl_cert_file=self.kafka_ssl_cert_file,
-            ssl_key_file=self.kafka_ssl_key_file,
-        )
+        return from_settings(self, password.get_secret_value() if password is not None else None)
 
     @property
     def rest_base_url(self) -> str:
