@@ -46,7 +46,7 @@ def ensure_database(admin_dsn: str, database: str) -> None:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+    with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=10) as conn:
         if conn.execute("select 1 from pg_database where datname = %s", [database]).fetchone() is None:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
 
@@ -55,5 +55,5 @@ def drop_database(admin_dsn: str, database: str) -> None:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+    with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=10) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database)))

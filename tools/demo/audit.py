@@ -130,7 +130,7 @@ def wait_committed(bootstrap: str, group: str, topics: Sequence[str], timeout: f
 
 def read_topics(bootstrap: str, topics: Sequence[str], timeout: float = 120.0) -> Iterator[bytes]:
     """Every record of `topics` up to their current ends, without joining or committing to any group's offsets."""
-    from confluent_kafka import OFFSET_BEGINNING
+    from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException
 
     ends = end_offsets(bootstrap, topics)
     consumer = _admin_consumer(bootstrap)
@@ -152,8 +152,10 @@ def read_topics(bootstrap: str, topics: Sequence[str], timeout: float = 120.0) -
                 yield message.value()
                 if message.offset() + 1 >= ends[where]:
                     left.discard(where)
-            elif message.error().code() == message.error()._PARTITION_EOF:
+            elif message.error().code() == KafkaError._PARTITION_EOF:
                 left.discard(where)
+            else:  # anything else would only spin until the timeout
+                raise KafkaException(message.error())
     finally:
         consumer.close()
 

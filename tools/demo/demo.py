@@ -293,15 +293,18 @@ def drain(
     supervisor.stop("consumer")
     supervisor.stop("airflow")  # the last load runs here, alone on the warehouse
     log = supervisor.log("final-dag-run")
-    with log.open("ab") as out:
-        final = subprocess.run(
-            [airflow.argv[0], "dags", "test", "minio_to_snowflake_stream"],
-            env=dict(airflow.env), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            timeout=600, check=False,
-        )  # fmt: skip
-    if final.returncode != 0:
-        return [f"the final DAG run failed (exit {final.returncode}); see {log}"]
-    delivered = audit.delivered_keys(audit.read_topics(kafka, topics), since)
+    try:
+        with log.open("ab") as out:
+            final = subprocess.run(
+                [airflow.argv[0], "dags", "test", "minio_to_snowflake_stream"],
+                env=dict(airflow.env), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                timeout=600, check=False,
+            )  # fmt: skip
+        if final.returncode != 0:
+            return [f"the final DAG run failed (exit {final.returncode}); see {log}"]
+        delivered = audit.delivered_keys(audit.read_topics(kafka, topics), since)
+    except (subprocess.TimeoutExpired, TimeoutError) as error:
+        return [f"the loss count could not finish: {error}"]
     problems = audit.compare(delivered, audit.silver_keys(Path(info["duckdb_path"]), since))
     verdict_text = "; ".join(problems) if problems else "every one in silver, once"
     print(f"demo: loss count: {audit.summary(delivered)}: {verdict_text}", flush=True)

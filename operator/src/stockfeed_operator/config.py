@@ -153,6 +153,10 @@ class OperatorSettings(BaseSettings):
                 f"{ENV_PREFIX}KAFKA_TLS is Strimzi's cluster CA: with {ENV_PREFIX}KAFKA_PROVIDER=external "
                 f"set {ENV_PREFIX}KAFKA_SECURITY_PROTOCOL (SSL or SASL_SSL) and {ENV_PREFIX}KAFKA_SSL_CA_FILE"
             )
+        if self.kafka_sasl_password and self.kafka_sasl_password_file:
+            found.append(
+                f"{ENV_PREFIX}KAFKA_SASL_PASSWORD and {ENV_PREFIX}KAFKA_SASL_PASSWORD_FILE are both set; use one"
+            )
         security = self.admin_security()
         found += kafka_security.problems(security, ENV_PREFIX.rstrip("_"))
         if security.protocol != "PLAINTEXT" and not self.kafka_client_secret:
@@ -173,15 +177,7 @@ class OperatorSettings(BaseSettings):
         password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
         if password is None and self.kafka_sasl_password_file:
             password = _read_secret_file(self.kafka_sasl_password_file)
-        return kafka_security.KafkaSecurity(
-            protocol=self.kafka_security_protocol,
-            sasl_mechanism=self.kafka_sasl_mechanism,
-            sasl_username=self.kafka_sasl_username,
-            sasl_password=password,
-            ssl_ca_file=self.kafka_ssl_ca_file,
-            ssl_cert_file=self.kafka_ssl_cert_file,
-            ssl_key_file=self.kafka_ssl_key_file,
-        )
+        return kafka_security.from_settings(self, password)
 
     def kafka_bootstrap(self, cluster: str) -> str:
         if self.external and self.external_bootstrap:
@@ -216,11 +212,12 @@ def _from_mapping(env: dict[str, str]) -> OperatorSettings:
 
 
 def _read_secret_file(path: str) -> str | None:
+    """An empty file is no password (kafka_security.problems then names the variable as missing)."""
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read().strip() or None
-    except OSError:
-        return None  # kafka_security.problems then names the password variable as missing
+    except OSError as error:
+        raise ValueError(f"{ENV_PREFIX}KAFKA_SASL_PASSWORD_FILE: cannot read {path}: {error.strerror}") from None
 
 
 def _describe(error: ValidationError) -> str:

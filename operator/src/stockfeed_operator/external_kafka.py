@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stockfeed_contracts import envs
+from stockfeed_contracts import envs, kafka_security
 from stockfeed_operator.config import OperatorSettings
 from stockfeed_operator.kafka_users import ClientAccess
 
@@ -27,7 +27,7 @@ def client_access(component: str, settings: OperatorSettings) -> ClientAccess:
 
     PLAINTEXT renders nothing (only the bootstrap address, set elsewhere).
     """
-    security = settings.admin_security()
+    security = kafka_security.from_settings(settings, None)  # no password: the pods get theirs by reference
     if security.protocol == "PLAINTEXT" or not settings.kafka_client_secret:
         return ClientAccess()
     secret = settings.kafka_client_secret

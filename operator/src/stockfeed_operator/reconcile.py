@@ -143,7 +143,7 @@ async def _converge_external_topic(
             if not check.ours:  # the record first: a restart between create and record would lose the topic
                 await _record_created_topic(state, memory, feed, wanted.name)
             if not await admin.create(wanted):  # created by someone else in the meantime: not ours after all
-                await _record_created_topic(state, memory, feed, None)
+                await _forget_uncertain_record(state, memory, feed)  # forgotten here even if the patch fails
                 conflict = topic_plan.plan(wanted, _described_as_wanted(wanted), ours=False, feed=feed.name)
                 return Outcome(conflict.problem, retry=False)
             log.info("%s/%s: created Kafka topic %s", feed.namespace, feed.name, wanted.name)
@@ -337,6 +337,8 @@ def build_status(
     created = topic_plan.recorded_topic(body.get("status"), memory.created_topic)
     if created:  # the external topic's ownership record (topic_plan): kept as it is
         status[topic_plan.CREATED_TOPIC_FIELD] = created
+    elif topic_plan.CREATED_TOPIC_FIELD in previous:  # removed by this process: null deletes it (merge patch)
+        status[topic_plan.CREATED_TOPIC_FIELD] = None
     return status
 
 

@@ -17,7 +17,7 @@ from stockfeed_operator.children import desired_children
 from stockfeed_operator.conditions import Observed, topic_condition
 from stockfeed_operator.config import ConfigError, OperatorSettings, load_settings
 from stockfeed_operator.feed import parse_feed
-from stockfeed_operator.kube import Kube
+from stockfeed_operator.kube import ApiError, Kube
 from stockfeed_operator.state import OperatorState
 from stockfeed_operator.topic_admin import TopicAdmin, TopicAdminError
 from stockfeed_operator.topic_plan import (
@@ -83,6 +83,17 @@ def test_external_reads_its_address_from_the_environment(monkeypatch: pytest.Mon
 def test_a_bad_external_setting_names_its_variable(overrides: dict[str, str], variable: str) -> None:
     with pytest.raises(ConfigError, match=variable):
         external(**overrides)
+
+
+def test_an_unreadable_password_file_or_two_passwords_are_refused_by_name(tmp_path: Path) -> None:
+    sasl = {"kafka_security_protocol": "sasl_plaintext", "kafka_sasl_username": "operator",
+            "kafka_client_secret": "kafka-client"}  # fmt: skip
+    with pytest.raises(ConfigError, match=r"OPERATOR_KAFKA_SASL_PASSWORD_FILE: cannot read .*missing"):
+        external(**sasl, kafka_sasl_password_file=str(tmp_path / "missing"))
+    password = tmp_path / "password"
+    password.write_text("s3cret\n")
+    with pytest.raises(ConfigError, match="KAFKA_SASL_PASSWORD and OPERATOR_KAFKA_SASL_PASSWORD_FILE are both set"):
+        external(**sasl, kafka_sasl_password="other", kafka_sasl_password_file=str(password))
 
 
 def test_the_admin_password_comes_from_its_file_and_is_never_shown(tmp_path: Path) -> None:
@@ -292,6 +303,29 @@ def test_a_topic_created_by_someone_else_in_between_is_not_ours() -> None:
     assert kube.applied == ["ConfigMap"]  # no Deployments for a topic that is not the feed's
 
 
+class FailingRemovalKube(FakeKube):
+    """Records the claim, then fails to remove it: the API server went away between the two patches."""
+
+    async def patch_feed_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> dict[str, Any]:
+        if status.get(CREATED_TOPIC_FIELD) is None:
+            raise ApiError(503, "ServiceUnavailable", "")
+        return await super().patch_feed_status(namespace, name, status)
+
+
+def test_a_record_that_could_not_be_removed_never_makes_a_foreign_topic_ours() -> None:
+    admin = FakeAdmin(admin_settings(), None, exists=True)  # someone else creates it between describe and create
+    kube = FailingRemovalKube()
+    state = OperatorState(settings=admin_settings(), kube=kube, topic_admin=admin)
+    body = feed_body()
+    first = asyncio.run(reconcile.reconcile(state, body, []))
+    assert reason_of(first) == "ChildConflict"
+    admin.described = DescribedTopic("stock-quotes", 1, 0)  # theirs, as the next reconcile sees it
+    second = asyncio.run(reconcile.reconcile(state, recorded(body), []))  # the status still names the topic
+    assert reason_of(second) == "ChildConflict"
+    assert not [call for call in admin.calls if call.startswith("grow")]
+    assert kube.applied == ["ConfigMap"]  # the first attempt's ConfigMap only: no Deployments, ever
+
+
 def test_a_failed_create_drops_the_record_it_cannot_vouch_for() -> None:
     admin = FakeAdmin(admin_settings(), None)
     admin.fail_create = True
@@ -360,4 +394,7 @@ def test_the_status_keeps_the_record_and_drops_a_removed_one() -> None:
     body = recorded(feed_body())
     assert reconcile.build_status(state, body, [])[CREATED_TOPIC_FIELD] == "stock-quotes"
     reconcile.feed_memory(state, body).created_topic = ""  # this process removed it
-    assert CREATED_TOPIC_FIELD not in reconcile.build_status(state, body, [])
+    # a merge patch keeps a field that is left out: only null removes the record from the stored status
+    assert reconcile.build_status(state, body, [])[CREATED_TOPIC_FIELD] is None
+    unrecorded = feed_body()
+    assert CREATED_TOPIC_FIELD not in reconcile.build_status(state, unrecorded, [])

@@ -106,15 +106,16 @@ class KafkaPublisher:
         """error_cb (the topic is known only when called from produce())."""
         self.metrics.kafka_errors.labels(error.name()).inc()
         kind = denial(error.name())
+        detail = self.security.redact(error.str())  # librdkafka's text; no known one quotes the password
         if kind is Denial.AUTHORIZATION:
-            self._stop(refusal(self.security, error.name(), error.str(), topic))
+            self._stop(refusal(self.security, error.name(), detail, topic))
         elif error.fatal():
-            self._stop(f"fatal Kafka error, stopping: {error.name()}: {error.str()}")
+            self._stop(f"fatal Kafka error, stopping: {error.name()}: {detail}")
         elif kind is Denial.AUTHENTICATION:
             hint = authentication_hint(self.security, envs.PRODUCER, error.name())
-            self._log_repeated(logging.ERROR, error.name(), f"Kafka authentication failed: {error.str()}; {hint}")
+            self._log_repeated(logging.ERROR, error.name(), f"Kafka authentication failed: {detail}; {hint}")
         else:
-            self._log_repeated(logging.WARNING, error.name(), f"Kafka: {error.str()} ({error.name()})")
+            self._log_repeated(logging.WARNING, error.name(), f"Kafka: {detail} ({error.name()})")
 
     def _log_repeated(self, level: int, name: str, text: str) -> None:
         now = time.monotonic()
@@ -152,8 +153,9 @@ class KafkaPublisher:
             self.delivered_by_topic[topic] += 1
             return
         self.failed += 1
+        detail = self.security.redact(error.str())
         if denial(error.name()) is Denial.AUTHORIZATION:
-            self._stop(refusal(self.security, error.name(), error.str(), topic))
+            self._stop(refusal(self.security, error.name(), detail, topic))
         self.metrics.delivery_failures.labels(topic, error.name()).inc()
         key = message.key()
         log.error(
@@ -161,7 +163,7 @@ class KafkaPublisher:
             topic,
             key.decode(errors="replace") if isinstance(key, bytes) else key,
             error.name(),
-            error.str(),
+            detail,
             (message.value() or b"")[:300].decode(errors="replace"),
         )
 
