@@ -20,6 +20,7 @@ from stockfeed_operator import external_kafka, kafka_users
 from stockfeed_operator.config import OperatorSettings
 from stockfeed_operator.feed import Feed
 from stockfeed_operator.naming import Role, child_name, consumer_group, user_role
+from stockfeed_operator.secret_refs import secret_env
 
 PRODUCER_METRICS_PORT = 8000
 CONSUMER_METRICS_PORT = 9102
@@ -84,7 +85,7 @@ def producer_env(feed: Feed, settings: OperatorSettings) -> ComponentEnv:
     )
     secret_refs: list[dict[str, Any]] = []
     if spec.source.api_key is not None:
-        secret_refs.append(_secret_env("PRODUCER_FINNHUB_API_KEY", spec.source.api_key.name, spec.source.api_key.key))
+        secret_refs.append(secret_env("PRODUCER_FINNHUB_API_KEY", spec.source.api_key.name, spec.source.api_key.key))
     return _with_kafka_access(ComponentEnv(plain, secret_refs), feed, settings, Role.PRODUCER)
 
 
@@ -107,8 +108,8 @@ def consumer_env(feed: Feed, settings: OperatorSettings) -> ComponentEnv:
         secret = settings.s3_credentials_secret
         key_id, secret_key = envs.s3_credential_variables(envs.CONSUMER)
         secret_refs = [
-            _secret_env(key_id, secret, settings.s3_access_key_id_key),
-            _secret_env(secret_key, secret, settings.s3_secret_access_key_key),
+            secret_env(key_id, secret, settings.s3_access_key_id_key),
+            secret_env(secret_key, secret, settings.s3_secret_access_key_key),
         ]
     return _with_kafka_access(ComponentEnv(plain, secret_refs), feed, settings, Role.CONSUMER)
 
@@ -128,7 +129,3 @@ def _with_kafka_access(env: ComponentEnv, feed: Feed, settings: OperatorSettings
     return ComponentEnv(
         {**env.plain, **access.plain}, env.secret_refs + access.secret_refs, access.volumes, access.mounts
     )
-
-
-def _secret_env(variable: str, secret: str, key: str) -> dict[str, Any]:
-    return {"name": variable, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}

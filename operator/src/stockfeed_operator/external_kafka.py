@@ -9,17 +9,15 @@ certificate (when it has OPERATOR_KAFKA_SSL_CERT_FILE) are the Secret's keys mou
 
 from __future__ import annotations
 
-from typing import Any
-
 from stockfeed_contracts import envs, kafka_security
 from stockfeed_operator.config import OperatorSettings
-from stockfeed_operator.kafka_users import ClientAccess
+from stockfeed_operator.kafka_users import CA_DIR, CA_KEY, CA_VOLUME, ClientAccess
+from stockfeed_operator.secret_refs import read_only_mount, secret_env, secret_volume
 
 # the keys of the client Secret (kubernetes.io/tls names for the certificate, so a TLS Secret can be reused)
 USERNAME_KEY, PASSWORD_KEY = "sasl-username", "sasl-password"
-CA_KEY, CERT_KEY, KEY_KEY = "ca.crt", "tls.crt", "tls.key"
-CA_VOLUME, CERT_VOLUME = "kafka-ca", "kafka-client"
-CA_DIR, CERT_DIR = "/etc/stockfeed/kafka-ca", "/etc/stockfeed/kafka-client"
+CERT_KEY, KEY_KEY = "tls.crt", "tls.key"
+CERT_VOLUME, CERT_DIR = "kafka-client", "/etc/stockfeed/kafka-client"
 
 
 def client_access(component: str, settings: OperatorSettings) -> ClientAccess:
@@ -44,23 +42,14 @@ def client_access(component: str, settings: OperatorSettings) -> ClientAccess:
     secret_refs = []
     if security.uses_sasl:
         secret_refs = [
-            _secret_env(envs.variable(component, envs.KAFKA_SASL_USERNAME), secret, USERNAME_KEY),
-            _secret_env(envs.variable(component, envs.KAFKA_SASL_PASSWORD), secret, PASSWORD_KEY),
+            secret_env(envs.variable(component, envs.KAFKA_SASL_USERNAME), secret, USERNAME_KEY),
+            secret_env(envs.variable(component, envs.KAFKA_SASL_PASSWORD), secret, PASSWORD_KEY),
         ]
     volumes, mounts = [], []
     if with_ca:
-        volumes.append(_secret_volume(CA_VOLUME, secret, CA_KEY))
-        mounts.append({"name": CA_VOLUME, "mountPath": CA_DIR, "readOnly": True})
+        volumes.append(secret_volume(CA_VOLUME, secret, CA_KEY))
+        mounts.append(read_only_mount(CA_VOLUME, CA_DIR))
     if with_cert:
-        volumes.append(_secret_volume(CERT_VOLUME, secret, CERT_KEY, KEY_KEY))
-        mounts.append({"name": CERT_VOLUME, "mountPath": CERT_DIR, "readOnly": True})
+        volumes.append(secret_volume(CERT_VOLUME, secret, CERT_KEY, KEY_KEY))
+        mounts.append(read_only_mount(CERT_VOLUME, CERT_DIR))
     return ClientAccess(plain, secret_refs, volumes, mounts)
-
-
-def _secret_env(variable: str, secret: str, key: str) -> dict[str, Any]:
-    return {"name": variable, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-
-
-def _secret_volume(name: str, secret: str, *keys: str) -> dict[str, Any]:
-    # only the files the client reads: the password stays out of the file system
-    return {"name": name, "secret": {"secretName": secret, "items": [{"key": key, "path": key} for key in keys]}}

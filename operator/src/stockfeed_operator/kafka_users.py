@@ -14,6 +14,7 @@ from typing import Any
 
 from stockfeed_contracts import envs
 from stockfeed_operator.feed import InvalidSpecError
+from stockfeed_operator.secret_refs import read_only_mount, secret_env, secret_volume
 
 NONE, SCRAM, MUTUAL_TLS = "none", "scram-sha-512", "tls"
 SASL_MECHANISM = "SCRAM-SHA-512"
@@ -95,21 +96,16 @@ def client_access(component: str, *, authentication: str, tls: bool, user: str, 
     secret_refs = []
     if authentication == SCRAM:
         password = envs.variable(component, envs.KAFKA_SASL_PASSWORD)
-        secret_refs.append({"name": password, "valueFrom": {"secretKeyRef": {"name": user, "key": PASSWORD_KEY}}})
+        secret_refs.append(secret_env(password, user, PASSWORD_KEY))
     volumes, mounts = [], []
     if ca_file:
-        volumes.append(_secret_volume(CA_VOLUME, ca_secret, CA_KEY))
-        mounts.append({"name": CA_VOLUME, "mountPath": CA_DIR, "readOnly": True})
+        volumes.append(secret_volume(CA_VOLUME, ca_secret, CA_KEY))
+        mounts.append(read_only_mount(CA_VOLUME, CA_DIR))
     if mutual:
-        volumes.append(_secret_volume(USER_VOLUME, user, CERT_KEY, KEY_KEY))
-        mounts.append({"name": USER_VOLUME, "mountPath": USER_DIR, "readOnly": True})
+        volumes.append(secret_volume(USER_VOLUME, user, CERT_KEY, KEY_KEY))
+        mounts.append(read_only_mount(USER_VOLUME, USER_DIR))
     return ClientAccess(plain, secret_refs, volumes, mounts)
 
 
 def _rule(resource: str, name: str, *operations: str) -> Acl:
     return {"resource": {"type": resource, "name": name, "patternType": "literal"}, "operations": list(operations)}
-
-
-def _secret_volume(name: str, secret: str, *keys: str) -> dict[str, Any]:
-    # only the keys the client reads: not the PKCS#12 copies or their passwords
-    return {"name": name, "secret": {"secretName": secret, "items": [{"key": key, "path": key} for key in keys]}}
