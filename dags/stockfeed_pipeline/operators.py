@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from stockfeed_pipeline.settings import ExecutionMode, PipelineSettings
-from stockfeed_pipeline.steps import Image, Step, local_argv
+from stockfeed_pipeline.steps import Image, Step, checks_freshness, local_argv
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,19 @@ def _local_task(step: Step, settings: PipelineSettings, **task_kwargs: Any) -> A
         op_args=[local_argv(step, settings)],
         **task_kwargs,
     )
+
+
+def freshness_gate(**task_kwargs: Any) -> Any:
+    """PIPELINE_SCHEDULE=events: skip the freshness alarm in runs that objects started (steps.checks_freshness)."""
+    from airflow.providers.standard.operators.python import ShortCircuitOperator
+
+    return ShortCircuitOperator(task_id="freshness_due", python_callable=_freshness_due,
+                                execution_timeout=timedelta(minutes=1), **task_kwargs)  # fmt: skip
+
+
+def _freshness_due(**context: Any) -> bool:
+    run_type = context["dag_run"].run_type
+    return checks_freshness(str(getattr(run_type, "value", run_type)))
 
 
 def run_locally(argv: list[str]) -> None:

@@ -20,6 +20,11 @@ class ExecutionMode(StrEnum):
     LOCAL = "local"  # each step is a subprocess on the Airflow worker: laptops, `make demo`, tests
 
 
+class Schedule(StrEnum):
+    EVENTS = "events"  # a run when objects land (MinIO/S3 bucket notifications on Kafka), plus a timer
+    CRON = "cron"  # the original's every minute
+
+
 class SettingsError(ValueError):
     """A PIPELINE_* variable has a value we cannot use; the message names it."""
 
@@ -45,6 +50,12 @@ class PipelineSettings:
     # Both
     dbt_target: str | None
     freshness_max_age_seconds: int
+    # Scheduling (schedule.py)
+    schedule: Schedule
+    events_topic: str  # where the object store publishes "object created" notifications
+    events_bucket: str  # only this bucket's objects start a run; "" = any bucket's
+    events_kafka_conn_id: str  # the Airflow connection (Kafka consumer settings) the watcher reads with
+    events_timer_cron: str  # events mode's timer: objects whose event was lost, the freshness alarm, hourly
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -54,6 +65,11 @@ class PipelineSettings:
             mode = ExecutionMode(raw_mode)
         except ValueError:
             raise SettingsError(f"PIPELINE_EXECUTION_MODE={raw_mode!r}: use 'kubernetes' or 'local'") from None
+        raw_schedule = env.get("PIPELINE_SCHEDULE", Schedule.EVENTS.value)
+        try:
+            schedule = Schedule(raw_schedule)
+        except ValueError:
+            raise SettingsError(f"PIPELINE_SCHEDULE={raw_schedule!r}: use 'events' or 'cron'") from None
         raw_age = env.get("PIPELINE_FRESHNESS_MAX_AGE_SECONDS", "600")
         if not raw_age.isdigit():
             raise SettingsError(f"PIPELINE_FRESHNESS_MAX_AGE_SECONDS={raw_age!r} is not a whole number of seconds")
@@ -76,4 +92,9 @@ class PipelineSettings:
             dbt_project_dir=env.get("PIPELINE_DBT_PROJECT_DIR", str(DAGS_FOLDER.parent / "dbt")),
             dbt_target=env.get("PIPELINE_DBT_TARGET") or None,
             freshness_max_age_seconds=int(raw_age),
+            schedule=schedule,
+            events_topic=env.get("PIPELINE_EVENTS_TOPIC", "stockfeed.bronze-events"),
+            events_bucket=env.get("PIPELINE_EVENTS_BUCKET", ""),
+            events_kafka_conn_id=env.get("PIPELINE_EVENTS_KAFKA_CONN_ID", "stockfeed_events_kafka"),
+            events_timer_cron=env.get("PIPELINE_EVENTS_TIMER_CRON", "*/5 * * * *"),
         )

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 
-from stockfeed_pipeline.settings import PipelineSettings
+from stockfeed_pipeline.settings import PipelineSettings, Schedule
 
 
 class Image(StrEnum):
@@ -42,7 +42,28 @@ BUILD_SELECTOR = (
     " and (data_interval_end - prev_data_interval_end_success).total_seconds() <= 60"
     " and data_interval_end.minute != 0 else 'full_build' }}"
 )
-MINUTE_BUILD = ("build", "--selector", BUILD_SELECTOR)
+# With PIPELINE_SCHEDULE=events most runs come from asset events and have no data interval: `full_build` on the
+# first run (nothing has succeeded yet) and on the timer's run at the top of the hour, `minute_job` otherwise.
+# A run after a failed one builds `minute_job` too: it rebuilds silver and gold; reference data waits for the hour.
+EVENTS_BUILD_SELECTOR = (
+    "{{ 'full_build' if not prev_start_date_success"
+    " or (dag_run.run_type == 'scheduled' and data_interval_end and data_interval_end.minute == 0)"
+    " else 'minute_job' }}"
+)
+
+
+# Run types whose runs end with the freshness alarm. With PIPELINE_SCHEDULE=events a run that objects started has
+# just brought gold new data, and the alarm (a cold dbt start, ~5 s) would hold the next run back: it runs on the
+# timer's cadence instead (and on manual runs), so a stopped feed still raises it within one timer period.
+FRESHNESS_RUN_TYPES = frozenset({"scheduled", "manual", "backfill"})
+
+
+def checks_freshness(run_type: str) -> bool:
+    return run_type in FRESHNESS_RUN_TYPES
+
+
+def build_selector(settings: PipelineSettings) -> str:
+    return EVENTS_BUILD_SELECTOR if settings.schedule is Schedule.EVENTS else BUILD_SELECTOR
 
 
 def pipeline_steps(settings: PipelineSettings) -> list[Step]:
@@ -50,8 +71,8 @@ def pipeline_steps(settings: PipelineSettings) -> list[Step]:
     freshness_vars = json.dumps({"freshness_max_age_seconds": settings.freshness_max_age_seconds})
     return [
         Step("load_bronze_objects", Image.LOADER, ("stockfeed-load",), 10, "100m", "256Mi", "1Gi"),
-        Step("dbt_build", Image.DBT, _dbt(settings, *MINUTE_BUILD), 15, "250m", "512Mi",
-             "2Gi", builds_gold=True),
+        Step("dbt_build", Image.DBT, _dbt(settings, "build", "--selector", build_selector(settings)), 15, "250m",
+             "512Mi", "2Gi", builds_gold=True),
         Step("check_gold_freshness", Image.DBT,
              _dbt(settings, "test", "--select", "tag:freshness", "--vars", freshness_vars), 5, "100m", "256Mi",
              "1Gi"),

@@ -17,6 +17,23 @@ def seconds(value: timedelta | None) -> float | None:
     return None if value is None else value.total_seconds()
 
 
+def describe_schedule(schedule: Any) -> dict[str, Any]:
+    """A cron string as it is; an asset-or-time schedule as its timer and each watched asset's trigger."""
+    if isinstance(schedule, str) or schedule is None:
+        return {"cron": schedule}
+    timer = schedule.timetable
+    asset = schedule.asset_condition
+    return {
+        "timer": {"type": type(timer).__name__, "cron": timer.expression, "timezone": str(timer.timezone)},
+        "assets": [
+            {
+                "name": asset.name,
+                "watchers": [{"name": w.name, "trigger": list(w.trigger.serialize())} for w in asset.watchers],
+            }
+        ],
+    }
+
+
 def describe(dags_folder: str, *, pods: bool) -> dict[str, Any]:
     from pathlib import Path
 
@@ -43,11 +60,11 @@ def describe(dags_folder: str, *, pods: bool) -> dict[str, Any]:
                 pod = task.build_pod_request_obj(context=None)
                 entry["pod"] = ApiClient().sanitize_for_serialization(pod)
                 entry["on_finish_action"] = str(getattr(task.on_finish_action, "value", task.on_finish_action))
-            elif hasattr(task, "op_args"):
+            elif getattr(task, "op_args", None):
                 entry["argv"] = task.op_args[0]
             tasks[task.task_id] = entry
         result["dags"][dag_id] = {
-            "schedule": str(dag.schedule),
+            "schedule": describe_schedule(dag.schedule),
             "catchup": dag.catchup,
             "max_active_runs": dag.max_active_runs,
             "tasks": tasks,

@@ -30,6 +30,7 @@ SECURED: dict[str, Any] = {
         },
     },
     "kafdrop": {"enabled": True},
+    "pipeline": {"schedule": "cron"},  # bucket events need a Kafka without client authentication
     "networkPolicies": {"egress": {"enabled": True, "kafka": [{"cidr": "10.20.0.0/16"}]}},
 }
 

@@ -16,7 +16,8 @@ from tests.deploy.chart import Helm, Manifest, by_kind, containers, env_of, pod_
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(300)]
 
 KAFDROP_READ_ONLY = {"Describe", "DescribeConfigs", "Read"}
-MTLS = {"kafka.authentication": "tls", "kafka.tls": "true"}
+# bucket events need a Kafka without client authentication: these renders run the pipeline every minute
+MTLS = {"kafka.authentication": "tls", "kafka.tls": "true", "pipeline.schedule": "cron"}
 PROVIDED = re.compile(r"\$\{user:([^:}]+):([^}]+)\}")  # ${user:<directory>:<file>}, Kafka's DirectoryConfigProvider
 
 
@@ -166,7 +167,9 @@ def test_kafdrop_with_mutual_tls_uses_the_users_keystore(chart_helm: Helm) -> No
 
 
 def test_scram_without_tls_authenticates_on_the_plain_port(chart_helm: Helm) -> None:
-    objects = render(chart_helm, production=False, sets={"kafka.authentication": "scram-sha-512"})
+    objects = render(
+        chart_helm, production=False, sets={"kafka.authentication": "scram-sha-512", "pipeline.schedule": "cron"}
+    )
     listener = kafka_spec(objects)["kafka"]["listeners"][0]
     assert (listener["port"], listener["tls"], listener["authentication"]) == (9092, False, {"type": "scram-sha-512"})
     properties = by_kind(objects, "ConfigMap")["stockfeed-kafdrop"]["data"]["kafka.properties"]

@@ -85,6 +85,7 @@ def airflow_env(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
         "PIPELINE_EXECUTION_MODE": "local",
+        "PIPELINE_SCHEDULE": "cron",  # the original's minute: its selector logic; events: test_dag_events.py
         "PIPELINE_LOADER_COMMAND": str(REPO / ".venv" / "bin" / "stockfeed-load"),
         "PIPELINE_DBT_COMMAND": str(REPO / ".venv-dbt" / "bin" / "dbt"),
         "LOADER_BUCKET": bucket,

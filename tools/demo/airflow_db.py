@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 PREFIX = "airflow_"
 
@@ -49,6 +49,16 @@ def ensure_database(admin_dsn: str, database: str) -> None:
     with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=10) as conn:
         if conn.execute("select 1 from pg_database where datname = %s", [database]).fetchone() is None:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+
+
+def run_counts(admin_dsn: str, database: str, dag_id: str) -> dict[str, int]:
+    """How many runs of `dag_id` each run type (scheduled, asset_triggered, manual) made in `database`."""
+    import psycopg
+
+    dsn = urlunsplit(urlsplit(admin_dsn)._replace(path=f"/{database}"))
+    with psycopg.connect(dsn, connect_timeout=10) as conn:
+        rows = conn.execute("select run_type, count(*) from dag_run where dag_id = %s group by run_type", [dag_id])
+        return {str(run_type): int(count) for run_type, count in rows.fetchall()}
 
 
 def drop_database(admin_dsn: str, database: str) -> None:

@@ -8,10 +8,13 @@ DEMO_SECONDS=N stops after N seconds and exits non-zero unless every symbol of e
 feed), each fresh, and nothing was lost: it then stops the producers, waits until the consumer has written every
 delivered message to bronze, runs the DAG once more and counts every delivered quote and trade in silver
 (tools/demo/audit.py). DEMO_TOPIC_PREFIX, DEMO_BUCKET and DEMO_CONSUMER_GROUP give a run names of its own.
+PIPELINE_SCHEDULE=events (default) runs the DAG as soon as objects land: MinIO publishes each new bronze object
+on the stack's events topic and Airflow's triggerer watches it; `cron` runs it every minute as the original did.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -24,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import airflow_db
 import audit
+import bucket_events
 import screenshot
 from progress import Warehouse, read_warehouse, scrape
 from supervisor import Component, Supervisor
@@ -60,6 +64,9 @@ def demo_feeds(quote_symbols: str, trade_symbols: str, topic_prefix: str = "") -
 DEFAULT_GROUP = "stockfeed-bronze"  # the consumer's own default
 FRESH_SECONDS = 120  # each symbol's newest time in gold, right after a DAG run
 DRAIN_SECONDS = 120  # after the producers stop: how long the consumer may take to write the rest to bronze
+DAG_ID = "minio_to_snowflake_stream"
+SCHEDULES = ("events", "cron")  # PIPELINE_SCHEDULE (dags/stockfeed_pipeline/settings.py)
+EVENTS_TOPIC = "stockfeed.bronze-events"  # when the stack's env file does not name one
 PORTS = {"simulator": 18080, "simulator_admin": 18081, "quotes": 18100, "trades": 18101, "consumer": 18102}
 
 
@@ -78,12 +85,21 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def events_connection(kafka: str, group: str) -> str:
+    """The Airflow connection (AIRFLOW_CONN_*, JSON) the bucket-events watcher consumes with: its own group, read
+    from the start, so an event published before the triggerer came up still starts a run."""
+    extra = {"bootstrap.servers": kafka, "group.id": group, "auto.offset.reset": "earliest",
+             "enable.auto.commit": False}  # fmt: skip
+    return json.dumps({"conn_type": "kafka", "extra": extra})
+
+
 def plan(
     stack: dict[str, str],
     home: Path,
     feeds: list[dict[str, Any]],
     bucket: str = DEFAULT_BUCKET,
     group: str = DEFAULT_GROUP,
+    schedule: str = "events",
 ) -> tuple[list[Component], dict[str, str]]:
     """Every process of the demo with its environment; pure apart from reading os.environ once."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PRODUCER_", "CONSUMER_", "LOADER_"))}
@@ -114,11 +130,12 @@ def plan(
         **envs.s3_credentials_env(envs.LOADER, s3["key"], s3["secret"]),
     }
     airflow_home = home / "airflow"
+    airflow_database = airflow_db.database_name(airflow_home)
     airflow_env = {
         **base,
         **loader_env,
         # the metadata on the stack's PostgreSQL with LocalExecutor, as in the chart (main() creates the database)
-        **airflow_db.airflow_env(stack["DEVSTACK_PG_DSN"], airflow_db.database_name(airflow_home)),
+        **airflow_db.airflow_env(stack["DEVSTACK_PG_DSN"], airflow_database),
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -128,6 +145,12 @@ def plan(
         "AIRFLOW__API__PORT": "8080",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
         "PIPELINE_EXECUTION_MODE": "local",
+        # the triggerer imports the watcher's message filter by name; only the DAG processor adds the DAGs folder
+        "PYTHONPATH": str(REPO / "dags"),
+        "PIPELINE_SCHEDULE": schedule,
+        "PIPELINE_EVENTS_TOPIC": stack.get("DEVSTACK_S3_EVENTS_TOPIC", EVENTS_TOPIC),
+        "PIPELINE_EVENTS_BUCKET": bucket,  # the events topic is the stack's: other buckets' objects are not ours
+        "AIRFLOW_CONN_STOCKFEED_EVENTS_KAFKA": events_connection(kafka, f"stockfeed-events-{airflow_database}"),
         "PIPELINE_LOADER_COMMAND": str(VENV / "stockfeed-load"),
         "PIPELINE_DBT_COMMAND": str(REPO / ".venv-dbt" / "bin" / "dbt"),
         "DBT_DUCKDB_PATH": str(duckdb_path),
@@ -166,7 +189,8 @@ def plan(
                                     s3_endpoint_url=s3["endpoint"], s3_region=region,
                                     metrics_host="127.0.0.1", metrics_port=PORTS["consumer"]),
                 **envs.s3_credentials_env(envs.CONSUMER, s3["key"], s3["secret"]),
-                "CONSUMER_MAX_AGE_SECONDS": "10",  # small batches keep the demo's gold within a minute or two
+                # an object at least every 5 s per partition: the events schedule loads it at once (README: Tuning)
+                "CONSUMER_MAX_AGE_SECONDS": "5",
             },
             health_url=f"http://127.0.0.1:{PORTS['consumer']}/healthz",
         ),
@@ -185,7 +209,33 @@ def plan(
             health_url="http://127.0.0.1:8501/_stcore/health",
         ),
     ]  # fmt: skip
-    return components, {"duckdb_path": str(duckdb_path), "airflow_database": airflow_db.database_name(airflow_home)}
+    info = {"duckdb_path": str(duckdb_path), "airflow_database": airflow_database, "pg_dsn": stack["DEVSTACK_PG_DSN"]}
+    return components, info
+
+
+SCHEDULE_TEXT = {"events": "when objects land", "cron": "every minute"}
+
+
+def enable_bucket_events(stack: dict[str, str], bucket: str) -> None:
+    """The bucket (created here if new) publishes its new bronze objects on the events topic, which exists
+    before Airflow's watcher subscribes to it."""
+    import boto3
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
+
+    s3 = boto3.client("s3", endpoint_url=stack["DEVSTACK_S3_ENDPOINT"],
+                      aws_access_key_id=stack["DEVSTACK_S3_ACCESS_KEY"],
+                      aws_secret_access_key=stack["DEVSTACK_S3_SECRET_KEY"],
+                      region_name=stack.get("DEVSTACK_S3_REGION", "us-east-1"))  # fmt: skip
+    bucket_events.enable(s3, bucket, stack["DEVSTACK_S3_EVENTS_ARN"])
+    admin = AdminClient({"bootstrap.servers": stack["DEVSTACK_KAFKA_BOOTSTRAP"]})
+    topic = stack.get("DEVSTACK_S3_EVENTS_TOPIC", EVENTS_TOPIC)
+    for future in admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)]).values():
+        try:
+            future.result(timeout=30)
+        except Exception as error:  # KafkaException: already there is what we want
+            if "TOPIC_ALREADY_EXISTS" not in str(error):
+                raise
 
 
 def progress_line(started: float, warehouse: Warehouse | None) -> str:
@@ -214,6 +264,9 @@ def main() -> int:
     bucket = os.environ.get("DEMO_BUCKET") or DEFAULT_BUCKET
     group = os.environ.get("DEMO_CONSUMER_GROUP") or DEFAULT_GROUP
     home = Path(os.environ.get("DEMO_HOME") or REPO / ".devstack" / "demo")
+    schedule = os.environ.get("PIPELINE_SCHEDULE", "events")
+    if schedule not in SCHEDULES:
+        sys.exit(f"demo: PIPELINE_SCHEDULE={schedule!r}: use 'events' or 'cron'")
     stack_env_file = REPO / ".devstack" / "env"
     # The local stack (idempotent: a no-op when it is up already).
     subprocess.run([sys.executable, "-m", "devstack", "up", "kafka", "minio", "postgres"], check=True,
@@ -221,8 +274,19 @@ def main() -> int:
     stack = read_env_file(stack_env_file)
     if not {"DEVSTACK_KAFKA_BOOTSTRAP", "DEVSTACK_S3_ENDPOINT", "DEVSTACK_PG_DSN"} <= set(stack):
         sys.exit("demo: the local stack is not up (make demo starts it; or run `make devstack-up`)")
-    components, info = plan(stack, home, feeds, bucket, group)
+    components, info = plan(stack, home, feeds, bucket, group, schedule)
     airflow_db.ensure_database(stack["DEVSTACK_PG_DSN"], info["airflow_database"])
+    if schedule == "events":
+        no_events = ("demo: the stack's MinIO publishes no bucket events (started by an older version?): restart "
+                     "it (`make devstack-down`, then `make demo`) or set PIPELINE_SCHEDULE=cron")  # fmt: skip
+        if "DEVSTACK_S3_EVENTS_ARN" not in stack:
+            sys.exit(no_events)
+        try:
+            enable_bucket_events(stack, bucket)
+        except Exception as error:  # botocore's ClientError: MinIO knows no such target
+            if "arn" not in str(error).lower():
+                raise
+            sys.exit(f"{no_events}\n  ({error})")
     supervisor = Supervisor(home / "logs")
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
@@ -235,7 +299,7 @@ def main() -> int:
             supervisor.start(component)
         print(
             "\nstockfeed demo is running:\n"
-            "  Airflow UI   http://127.0.0.1:8080  (DAG minio_to_snowflake_stream, every minute)\n"
+            f"  Airflow UI   http://127.0.0.1:8080  (DAG minio_to_snowflake_stream, {SCHEDULE_TEXT[schedule]})\n"
             "  dashboard    http://127.0.0.1:8501\n"
             f"  warehouse    {info['duckdb_path']} (DuckDB)\n"
             f"  logs         {supervisor.logs}\n"
@@ -292,11 +356,14 @@ def drain(
           f"{objects / max(partitions, 1) / hours:.0f} objects per hour per partition", flush=True)  # fmt: skip
     supervisor.stop("consumer")
     supervisor.stop("airflow")  # the last load runs here, alone on the warehouse
+    runs = airflow_db.run_counts(info["pg_dsn"], info["airflow_database"], DAG_ID)
+    print(f"demo: DAG runs while the pipeline ran ({airflow.env['PIPELINE_SCHEDULE']}): "
+          + ", ".join(f"{count} {run_type}" for run_type, count in sorted(runs.items())), flush=True)  # fmt: skip
     log = supervisor.log("final-dag-run")
     try:
         with log.open("ab") as out:
             final = subprocess.run(
-                [airflow.argv[0], "dags", "test", "minio_to_snowflake_stream"],
+                [airflow.argv[0], "dags", "test", DAG_ID],
                 env=dict(airflow.env), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 timeout=600, check=False,
             )  # fmt: skip

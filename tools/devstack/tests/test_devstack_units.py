@@ -90,3 +90,22 @@ def test_wait_until_reports_the_log_tail(tmp_path: Path) -> None:
     log.write_text("starting\nFATAL: could not bind\n")
     with pytest.raises(StackError, match=r"(?s)demo: not healthy after 0s.*FATAL: could not bind"):
         health.wait_until(lambda: False, what="demo", timeout=0.3, log_file=log)
+
+
+def test_minio_publishes_bucket_events_to_kafka_and_exports_the_target(tmp_path: Path) -> None:
+    from devstack.minio import EVENTS_ARN, EVENTS_TOPIC, MinIO
+
+    settings = Settings.from_env({"DEVSTACK_HOME": str(tmp_path), "DEVSTACK_KAFKA_PORT": "29092"})
+    minio = MinIO(settings)
+    notify = minio.events_env()
+    # The variable's suffix is MinIO's target id, verbatim: it must spell the id in the exported ARN.
+    assert EVENTS_ARN == "arn:minio:sqs::stockfeed:kafka"
+    assert notify["MINIO_NOTIFY_KAFKA_ENABLE_stockfeed"] == "on"
+    assert notify["MINIO_NOTIFY_KAFKA_BROKERS_stockfeed"] == "127.0.0.1:29092"
+    assert notify["MINIO_NOTIFY_KAFKA_TOPIC_stockfeed"] == EVENTS_TOPIC == "stockfeed.bronze-events"
+    queue_dir = Path(notify["MINIO_NOTIFY_KAFKA_QUEUE_DIR_stockfeed"])
+    assert queue_dir.is_relative_to(minio.data_dir)
+    assert queue_dir.relative_to(minio.data_dir).parts[0].startswith(".")  # never listed as a bucket
+    exported = minio.env()
+    assert exported["DEVSTACK_S3_EVENTS_ARN"] == EVENTS_ARN
+    assert exported["DEVSTACK_S3_EVENTS_TOPIC"] == EVENTS_TOPIC

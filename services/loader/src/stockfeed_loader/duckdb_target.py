@@ -7,6 +7,8 @@ transaction in the WAL, which DuckDB discards when the file is opened again.
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,24 @@ from stockfeed_loader.keys import KeyRange
 from stockfeed_loader.warehouse import Checkpoint, no_checkpoint
 
 DIALECT = sql.Dialect.DUCKDB
+# DuckDB lets one process open the file for writing, and no writer while any reader holds it: the dashboard or a
+# query polling the warehouse holds it for milliseconds. Waiting a little beats failing the task, which Airflow
+# would retry only after its retry delay. dbt does the same (dbt/profiles.yml: retries).
+LOCK_WAITS = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+
+
+def connect_when_free(
+    path: Path, waits: tuple[float, ...] = LOCK_WAITS, sleep: Callable[[float], None] = time.sleep
+) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect(path), tried again after each of `waits` while another process holds the file's lock."""
+    for wait in waits:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            sleep(wait)
+    return duckdb.connect(str(path))
 
 
 class DuckDBWarehouse:
@@ -29,7 +49,7 @@ class DuckDBWarehouse:
         self._checkpoint = checkpoint
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = duckdb.connect(str(path))
+            self._conn = connect_when_free(path)
         except (duckdb.Error, OSError) as error:  # e.g. another process holds the file's lock
             raise WarehouseError(f"cannot open DuckDB file {path}: {error}") from error
 

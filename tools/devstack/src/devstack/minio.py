@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 from devstack import health, procs
 from devstack.credentials import credential
 from devstack.errors import StackError
 from devstack.server import Server, require_tool
 from devstack.settings import MINIO_VERSION, Settings
+
+# S3 event notifications: MinIO publishes bucket events to Kafka through one target, like S3 -> SQS on AWS.
+EVENTS_TARGET_ID = "stockfeed"  # the <ID> in MINIO_NOTIFY_KAFKA_*_<ID> and in the target's ARN
+EVENTS_TOPIC = "stockfeed.bronze-events"
+EVENTS_ARN = f"arn:minio:sqs::{EVENTS_TARGET_ID}:kafka"  # what a bucket's QueueConfiguration names
 
 
 class MinIO(Server):
@@ -57,6 +63,7 @@ class MinIO(Server):
             "MINIO_BROWSER": "off",
             "MINIO_UPDATE": "off",
             "MINIO_CI_CD": "1",  # no root-disk refusal: the data dir lives on the system disk
+            **self.events_env(),
         }
         procs.start_daemon(
             [str(self.binary), "server", str(self.data_dir), "--address", f"127.0.0.1:{port}", "--quiet"],
@@ -65,6 +72,25 @@ class MinIO(Server):
             env=env,
         )
         health.wait_until(self.healthy, what="minio", timeout=60, log_file=self.log_file, still_running=self.running)
+
+    @property
+    def events_queue_dir(self) -> Path:
+        # A dot name is no valid bucket name, so MinIO never lists this directory as a bucket.
+        return self.data_dir / ".events-queue" / EVENTS_TARGET_ID
+
+    def events_env(self) -> dict[str, str]:
+        """The Kafka notification target: buckets opt in with a QueueConfiguration naming EVENTS_ARN."""
+        # MinIO takes the target id verbatim from the variable's suffix, and the ARN match is case-sensitive:
+        # MINIO_NOTIFY_KAFKA_ENABLE_STOCKFEED would publish as arn:minio:sqs::STOCKFEED:kafka, not EVENTS_ARN.
+        suffix = EVENTS_TARGET_ID
+        return {
+            f"MINIO_NOTIFY_KAFKA_ENABLE_{suffix}": "on",
+            f"MINIO_NOTIFY_KAFKA_BROKERS_{suffix}": f"127.0.0.1:{self.settings.kafka_port}",
+            f"MINIO_NOTIFY_KAFKA_TOPIC_{suffix}": EVENTS_TOPIC,
+            # Events wait on disk while Kafka is down (or not started yet), and MinIO starts regardless.
+            f"MINIO_NOTIFY_KAFKA_QUEUE_DIR_{suffix}": str(self.events_queue_dir),
+            # No MINIO_NOTIFY_KAFKA_VERSION: sarama's default protocol (2.1) is one Kafka 4.1 still serves (tested).
+        }
 
     def stop(self) -> bool:
         return procs.stop(self.pid_file, str(self.data_dir))
@@ -84,4 +110,6 @@ class MinIO(Server):
             "DEVSTACK_S3_ACCESS_KEY": self.user,
             "DEVSTACK_S3_SECRET_KEY": self.password,
             "DEVSTACK_S3_REGION": "us-east-1",
+            "DEVSTACK_S3_EVENTS_ARN": EVENTS_ARN,
+            "DEVSTACK_S3_EVENTS_TOPIC": EVENTS_TOPIC,
         }

@@ -1,0 +1,56 @@
+"""The demo's process plan: the schedule reaches Airflow with everything the bucket-events watcher needs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "demo"))
+
+import demo
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.unit
+
+STACK = {
+    "DEVSTACK_KAFKA_BOOTSTRAP": "127.0.0.1:19092",
+    "DEVSTACK_S3_ENDPOINT": "http://127.0.0.1:19000",
+    "DEVSTACK_S3_ACCESS_KEY": "user",
+    "DEVSTACK_S3_SECRET_KEY": "secret",
+    "DEVSTACK_PG_DSN": "postgresql://u:p@127.0.0.1:15432/stockfeed",
+    "DEVSTACK_S3_EVENTS_TOPIC": "stockfeed.bronze-events",
+}
+
+
+def airflow_env(tmp_path: Path, schedule: str) -> dict[str, str]:
+    feeds = demo.demo_feeds("AAPL", "AMD")
+    components, _ = demo.plan(STACK, tmp_path, feeds, bucket="b1", group="g1", schedule=schedule)
+    return dict(next(c for c in components if c.name == "airflow").env)
+
+
+def test_events_wire_the_watcher_to_the_stack_topic_and_the_runs_bucket(tmp_path: Path) -> None:
+    env = airflow_env(tmp_path, "events")
+    assert env["PIPELINE_SCHEDULE"] == "events"
+    assert env["PIPELINE_EVENTS_TOPIC"] == "stockfeed.bronze-events"
+    assert env["PIPELINE_EVENTS_BUCKET"] == "b1"
+    assert env["PYTHONPATH"] == str(REPO / "dags")  # the triggerer imports the watcher's filter by name
+    connection = json.loads(env["AIRFLOW_CONN_STOCKFEED_EVENTS_KAFKA"])
+    assert connection["conn_type"] == "kafka"
+    extra = connection["extra"]
+    assert extra["bootstrap.servers"] == "127.0.0.1:19092"
+    assert extra["group.id"].startswith("stockfeed-events-airflow_")  # one group per Airflow home
+    assert extra["auto.offset.reset"] == "earliest"
+
+
+def test_cron_is_passed_on(tmp_path: Path) -> None:
+    assert airflow_env(tmp_path, "cron")["PIPELINE_SCHEDULE"] == "cron"
+
+
+def test_each_airflow_home_reads_the_events_with_its_own_group(tmp_path: Path) -> None:
+    first = json.loads(airflow_env(tmp_path / "a", "events")["AIRFLOW_CONN_STOCKFEED_EVENTS_KAFKA"])
+    second = json.loads(airflow_env(tmp_path / "b", "events")["AIRFLOW_CONN_STOCKFEED_EVENTS_KAFKA"])
+    assert first["extra"]["group.id"] != second["extra"]["group.id"]
