@@ -45,8 +45,9 @@ RENDERINGS: dict[str, tuple[Sequence[Path], Mapping[str, str]]] = {
     "ephemeral-with-topics": ((), {"kafka.storage.type": "ephemeral", **TOPIC_SETS}),
     "storage-class-with-topics": ((), {"kafka.storage.storageClass": "fast", **TOPIC_SETS}),
     "production-with-kafdrop": ((PRODUCTION_VALUES,), {"kafdrop.enabled": "true"}),
-    "mutual-tls": ((), {"kafka.authentication": "tls", "kafka.tls": "true"}),
-    "scram-without-tls": ((), {"kafka.authentication": "scram-sha-512"}),
+    # Kafka clients that authenticate: bucket events are not offered, the pipeline runs every minute
+    "mutual-tls": ((), {"kafka.authentication": "tls", "kafka.tls": "true", "pipeline.schedule": "cron"}),
+    "scram-without-tls": ((), {"kafka.authentication": "scram-sha-512", "pipeline.schedule": "cron"}),
 }
 # Kafka authentication with Kafdrop on: the chart renders Kafdrop's KafkaUser
 WITH_KAFDROP_USER = ("production-with-kafdrop", "mutual-tls", "scram-without-tls")
