@@ -30,7 +30,6 @@ from tests.integration.test_dag_local import AIRFLOW, REPO, SYMBOLS, TOPIC, airf
 from tests.secure_kafka import free_ports
 
 sys.path.insert(0, str(REPO / "tools" / "demo"))
-import airflow_db
 import bucket_events
 import demo
 
@@ -38,14 +37,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 DAG_ID = "minio_to_snowflake_stream"
 NEVER = "0 0 1 1 *"  # the events mode's timer, out of the way: only object events start runs here
-
-
-@pytest.fixture
-def airflow_database(tmp_path: Path, pg_dsn: str) -> Iterator[str]:
-    name = airflow_db.database_name(tmp_path / "airflow")
-    airflow_db.ensure_database(pg_dsn, name)
-    yield name
-    airflow_db.drop_database(pg_dsn, name)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,15 +62,6 @@ def write_bronze(s3: Any, bucket: str, rows: list[dict[str, Any]]) -> int:
         s3.put_object(Bucket=bucket, Key=key, Body=encode_object(batch, 6))
         objects += 1
     return objects
-
-
-@pytest.fixture
-def airflow_database(tmp_path: Path, pg_dsn: str) -> Iterator[str]:
-    """Airflow's metadata database of this test on the stack's PostgreSQL (as in the chart), dropped afterwards."""
-    name = airflow_db.database_name(tmp_path / "airflow")
-    airflow_db.ensure_database(pg_dsn, name)
-    yield name
-    airflow_db.drop_database(pg_dsn, name)
 
 
 def airflow_env(
