@@ -147,6 +147,7 @@ def plan(
         "PIPELINE_EXECUTION_MODE": "local",
         # the triggerer imports the watcher's message filter by name; only the DAG processor adds the DAGs folder
         "PYTHONPATH": str(REPO / "dags"),
+        "PYTHONUNBUFFERED": "1",  # standalone relays its parts' lines: into the log as they come, not at exit
         "PIPELINE_SCHEDULE": schedule,
         "PIPELINE_EVENTS_TOPIC": stack.get("DEVSTACK_S3_EVENTS_TOPIC", EVENTS_TOPIC),
         "PIPELINE_EVENTS_BUCKET": bucket,  # the events topic is the stack's: other buckets' objects are not ours
