@@ -37,17 +37,21 @@ def _dbt(settings: PipelineSettings, *args: str) -> tuple[str, ...]:
 # "Previous minute succeeded" is read from data interval ends, which works with both of Airflow's cron timetables
 # (Airflow 3's default gives every run an empty interval at its minute; the interval one ends it a minute later).
 # Neither selector runs dbt's unit tests (model logic on fixed inputs: CI's job) or the freshness alarm (next step).
+# A run without a logical date (triggered by hand with none) has no data interval keys at all in Airflow 3: `is
+# defined` keeps the template from failing on them (Airflow renders with StrictUndefined).
 BUILD_SELECTOR = (
-    "{{ 'minute_job' if prev_data_interval_end_success and data_interval_end"
+    "{{ 'minute_job' if data_interval_end is defined and prev_data_interval_end_success"
     " and (data_interval_end - prev_data_interval_end_success).total_seconds() <= 60"
     " and data_interval_end.minute != 0 else 'full_build' }}"
 )
-# With PIPELINE_SCHEDULE=events most runs come from asset events and have no data interval: `full_build` on the
-# first run (nothing has succeeded yet) and on the timer's run at the top of the hour, `minute_job` otherwise.
-# A run after a failed one builds `minute_job` too: it rebuilds silver and gold; reference data waits for the hour.
+# With PIPELINE_SCHEDULE=events, runs that objects started have no logical date, no data interval and no "previous
+# successful run" (Airflow looks that up by logical date): they build `minute_job`. Runs with a date (the timer,
+# manual runs) build `full_build` when none of them has succeeded yet (the timer's first tick, taken as soon as the
+# DAG appears, builds a new warehouse's reference data) and at the top of the hour, `minute_job` otherwise.
 EVENTS_BUILD_SELECTOR = (
-    "{{ 'full_build' if not prev_start_date_success"
-    " or (dag_run.run_type == 'scheduled' and data_interval_end and data_interval_end.minute == 0)"
+    "{{ 'minute_job' if dag_run.run_type == 'asset_triggered'"
+    " else 'full_build' if not prev_start_date_success or data_interval_end is not defined"
+    " or data_interval_end.minute == 0"
     " else 'minute_job' }}"
 )
 

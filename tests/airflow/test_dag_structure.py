@@ -160,12 +160,14 @@ def render_selector(
     run_type: str = "scheduled",
     previous_success_start: datetime | None = None,
 ) -> str:
-    context = {
-        "prev_data_interval_end_success": previous_success_end,
-        "data_interval_end": interval_end,
+    """The template rendered with the context Airflow 3 gives: a run without a logical date (asset-triggered) has no
+    data interval keys at all, so touching them fails (StrictUndefined, Airflow's default)."""
+    context: dict[str, object] = {
         "prev_start_date_success": previous_success_start,
         "dag_run": types.SimpleNamespace(run_type=run_type),
     }
+    if interval_end is not None:
+        context |= {"prev_data_interval_end_success": previous_success_end, "data_interval_end": interval_end}
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 (a command, not HTML)
     return env.from_string(template).render(context)
 
@@ -182,7 +184,7 @@ def at(hour: int, minute: int) -> datetime:
         (None, at(14, 6), "full_build"),  # the first run
         (at(14, 4), at(14, 6), "full_build"),  # the run at 14:05 failed
         (at(13, 59), at(14, 0), "full_build"),  # top of the hour
-        (at(14, 5), None, "full_build"),  # a run without a data interval
+        (at(14, 5), None, "full_build"),  # a run without a logical date: no data interval keys at all
     ],
 )
 def test_cron_rebuilds_reference_data_hourly_and_after_any_unsuccessful_run(
@@ -195,12 +197,14 @@ def test_cron_rebuilds_reference_data_hourly_and_after_any_unsuccessful_run(
 @pytest.mark.parametrize(
     ("run_type", "previous_success_start", "interval_end", "selector"),
     [
-        ("asset_triggered", at(14, 5), None, "minute_job"),  # objects landed: no data interval
-        ("asset_triggered", None, None, "full_build"),  # the first run ever
+        # objects landed: no data interval and never a previous success (Airflow looks it up by logical date)
+        ("asset_triggered", None, None, "minute_job"),
         ("scheduled", at(14, 3), at(14, 5), "minute_job"),  # the 5-minute timer
         ("scheduled", at(13, 58), at(14, 0), "full_build"),  # the timer's top of the hour
-        ("scheduled", None, at(14, 5), "full_build"),
-        ("manual", at(14, 5), None, "minute_job"),
+        ("scheduled", None, at(14, 5), "full_build"),  # the timer's first tick, when the DAG appears
+        ("manual", at(14, 5), at(14, 7), "minute_job"),
+        ("manual", None, at(14, 7), "full_build"),
+        ("manual", at(14, 5), None, "full_build"),  # triggered by hand without a logical date
     ],
 )
 def test_events_build_reference_data_first_and_at_the_top_of_the_hour(

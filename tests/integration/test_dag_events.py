@@ -26,7 +26,16 @@ import pytest
 
 from stockfeed_consumer.encoding import encode_object
 from stockfeed_contracts.lake import bronze_key
-from tests.integration.test_dag_local import AIRFLOW, REPO, SYMBOLS, TOPIC, airflow_env, quotes
+from tests.integration.test_dag_local import (
+    AIRFLOW,
+    REPO,
+    SYMBOLS,
+    TOPIC,
+    airflow_env,
+    dbt_commands,
+    new_dbt_commands,
+    quotes,
+)
 from tests.secure_kafka import free_ports
 
 sys.path.insert(0, str(REPO / "tools" / "demo"))
@@ -152,6 +161,8 @@ def test_objects_landing_start_runs_and_a_burst_folds_into_one_next_run(
     start_up = dag_runs(dsn)
     assert len(start_up) <= 1, start_up
     assert all(run_type == "scheduled" for run_type, _ in start_up), start_up
+    logs = Path(airflow["DBT_LOG_PATH"])
+    before = dbt_commands(logs)
 
     now = int(time.time())
     bronze = BronzeWriter(s3, s3_bucket)
@@ -164,7 +175,7 @@ def test_objects_landing_start_runs_and_a_burst_folds_into_one_next_run(
     runs = dag_runs(dsn)[len(start_up) :]
     assert runs, "a run"
     assert all(run == ("asset_triggered", "success") for run in runs), runs
-    before = len(start_up) + len(runs)
+    runs_before = len(start_up) + len(runs)
 
     # A burst: 4 writes, 2 s apart, of quotes not seen yet (6 objects each: earlier two-minute windows). One run
     # starts with the first; what lands while it runs is folded into one next run, so the burst costs at most 3
@@ -179,10 +190,12 @@ def test_objects_landing_start_runs_and_a_burst_folds_into_one_next_run(
     print(f"burst -> silver in {took:.1f}s after its last write")
     wait_for("the burst's runs to finish", lambda: all(state != "running" for _, state in dag_runs(dsn)), 120, log)
     runs = dag_runs(dsn)
-    burst_runs = runs[before:]
+    burst_runs = runs[runs_before:]
     print(f"the burst of 4 writes ({len(burst) // 12} objects) made {len(burst_runs)} runs: {burst_runs}")
     assert 1 <= len(burst_runs) <= 3, burst_runs
     assert all(run == ("asset_triggered", "success") for run in burst_runs), runs
+    # Runs that objects started build the minute selection and leave the freshness alarm to the timer.
+    assert set(new_dbt_commands(logs, before)) == {"build --selector minute_job"}
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         symbols = {row[0] for row in conn.execute("select symbol from common.gold_kpi").fetchall()}
     assert symbols == set(SYMBOLS)
