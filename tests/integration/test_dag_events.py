@@ -39,7 +39,6 @@ from tests.integration.test_dag_local import (
 from tests.secure_kafka import free_ports
 
 sys.path.insert(0, str(REPO / "tools" / "demo"))
-import bucket_events
 import demo
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -53,8 +52,7 @@ def airflow(
     tmp_path: Path, stack_env: dict[str, str], s3: Any, s3_bucket: str, airflow_database: str
 ) -> Iterator[dict[str, str]]:
     """`airflow standalone` (scheduler, triggerer, dag-processor, API server) in events mode on ports of its own."""
-    bucket_events.enable(s3, s3_bucket, stack_env["DEVSTACK_S3_EVENTS_ARN"])
-    demo.enable_bucket_events(stack_env, s3_bucket)  # and the events topic exists before the watcher subscribes
+    demo.enable_bucket_events(stack_env, s3_bucket)  # as the demo: the bucket opts in, the events topic exists
     api, worker_logs, trigger_logs = free_ports(3)
     env = {
         **airflow_env(tmp_path, stack_env, s3_bucket, tmp_path / "stocks_mds.duckdb", airflow_database),
