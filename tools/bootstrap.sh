@@ -56,11 +56,15 @@ echo "bootstrap: .venv ready (${#components[@]} components)"
 
 # dbt and Airflow pin many packages: each gets an environment of its own, as in its image,
 # made once the project has a dbt project / DAGs that need it.
-own_env() {  # own_env NAME LOCK
+# The dbt worker (services/dbt-worker) goes into both: its server runs with dbt, its client in Airflow's tasks.
+own_env() {  # own_env NAME LOCK [EDITABLE_DIR...]
   [ -x "$1/bin/python" ] || uv venv -q --python "$PYTHON" "$1"
   VIRTUAL_ENV="$PWD/$1" uv pip sync -q --compile-bytecode "$2"
-  echo "bootstrap: $1 ready"
+  local name=$1
+  shift 2
+  for dir in "$@"; do VIRTUAL_ENV="$PWD/$name" uv pip install -q --no-deps -e "$dir"; done
+  echo "bootstrap: $name ready"
 }
-[ -f dbt/dbt_project.yml ] && own_env .venv-dbt requirements/dbt.txt
-compgen -G "dags/*.py" >/dev/null && own_env .venv-airflow requirements/airflow.txt
+[ -f dbt/dbt_project.yml ] && own_env .venv-dbt requirements/dbt.txt services/dbt-worker
+compgen -G "dags/*.py" >/dev/null && own_env .venv-airflow requirements/airflow.txt services/dbt-worker
 exit 0

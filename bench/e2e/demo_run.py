@@ -73,7 +73,8 @@ def start(mode: str, seconds: int) -> DemoRun:
         **names,
         "DEMO_SECONDS": str(seconds),
         "DEMO_HOME": str(home),
-        "PIPELINE_SCHEDULE": mode,
+        "PIPELINE_SCHEDULE": mode.removesuffix("-cold"),
+        "DEMO_DBT_WORKER": "off" if mode.endswith("-cold") else "on",
         "PYTHONUNBUFFERED": "1",
     }
     process = subprocess.Popen(

@@ -92,27 +92,27 @@ def running_line(line: str) -> bool:
 
 
 def format_table(results: Mapping[str, Mapping[str, Summary | None]], poll_seconds: float) -> str:
-    """Count, p50, p95 and max per mode and layer, then cron/events ratios of p50 and p95 when both ran."""
-    lines = [f"{'mode':<8} {'layer':<11} {'count':>7} {'p50 s':>8} {'p95 s':>8} {'max s':>8}"]
+    """Count, p50, p95 and max per mode and layer, then each other mode's p50 and p95 over events mode's."""
+    lines = [f"{'mode':<12} {'layer':<11} {'count':>7} {'p50 s':>8} {'p95 s':>8} {'max s':>8}"]
     for mode, layers in results.items():
         for layer, summary in layers.items():
             if summary is None:
-                lines.append(f"{mode:<8} {layer:<11} {0:>7} {'-':>8} {'-':>8} {'-':>8}")
+                lines.append(f"{mode:<12} {layer:<11} {0:>7} {'-':>8} {'-':>8} {'-':>8}")
             else:
                 lines.append(
-                    f"{mode:<8} {layer:<11} {summary.count:>7} {summary.p50:>8.1f} {summary.p95:>8.1f} "
+                    f"{mode:<12} {layer:<11} {summary.count:>7} {summary.p50:>8.1f} {summary.p95:>8.1f} "
                     f"{summary.max:>8.1f}"
                 )
-    if "cron" in results and "events" in results:
+    for other in (mode for mode in results if mode != "events" and "events" in results):
         lines.append("")
-        lines.append(f"{'cron/events':<20} {'p50':>8} {'p95':>8}")
-        for layer in results["cron"]:
-            cron, events = results["cron"][layer], results["events"].get(layer)
+        lines.append(f"{other + '/events':<24} {'p50':>8} {'p95':>8}")
+        for layer in results[other]:
+            slow, events = results[other][layer], results["events"].get(layer)
             cells = []
             for pick in ("p50", "p95"):
-                value = None if cron is None or events is None else ratio(getattr(cron, pick), getattr(events, pick))
+                value = None if slow is None or events is None else ratio(getattr(slow, pick), getattr(events, pick))
                 cells.append(f"{'-' if value is None else f'{value:.2f}x':>8}")
-            lines.append(f"{layer:<20} {cells[0]} {cells[1]}")
+            lines.append(f"{layer:<24} {cells[0]} {cells[1]}")
     lines.append("")
     lines.append(
         f"sampling: the warehouse is polled every {poll_seconds:g} s, so each latency is late by 0 to "

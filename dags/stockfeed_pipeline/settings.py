@@ -47,6 +47,7 @@ class PipelineSettings:
     static_loader_command: str
     dbt_command: str
     dbt_project_dir: str
+    dbt_worker_socket: str | None  # a warm dbt (stockfeed-dbt-worker) listens here; None: a cold `dbt` per step
     # Both
     dbt_target: str | None
     freshness_max_age_seconds: int
@@ -90,6 +91,7 @@ class PipelineSettings:
             static_loader_command=env.get("PIPELINE_STATIC_LOADER_COMMAND", loader_command + "-static"),
             dbt_command=env.get("PIPELINE_DBT_COMMAND", "dbt"),
             dbt_project_dir=env.get("PIPELINE_DBT_PROJECT_DIR", str(DAGS_FOLDER.parent / "dbt")),
+            dbt_worker_socket=env.get("PIPELINE_DBT_WORKER_SOCKET") or None,
             dbt_target=env.get("PIPELINE_DBT_TARGET") or None,
             freshness_max_age_seconds=int(raw_age),
             schedule=schedule,

@@ -117,6 +117,20 @@ def test_format_table_shows_every_mode_and_layer_then_the_ratios_and_the_samplin
     assert "0 to 1 s" in text
 
 
+def test_format_table_puts_every_other_mode_over_events() -> None:
+    results = {
+        "cron": {"silver": stats.Summary(100, 60.0, 90.0, 120.0)},
+        "events-cold": {"silver": stats.Summary(100, 20.0, 30.0, 40.0)},
+        "events": {"silver": stats.Summary(100, 10.0, 20.0, 25.0)},
+    }
+    lines = stats.format_table(results, poll_seconds=1.0).splitlines()
+    assert lines[3].split() == ["events", "silver", "100", "10.0", "20.0", "25.0"]
+    assert lines[5].split() == ["cron/events", "p50", "p95"]
+    assert lines[6].split() == ["silver", "6.00x", "4.50x"]
+    assert lines[8].split() == ["events-cold/events", "p50", "p95"]
+    assert lines[9].split() == ["silver", "2.00x", "1.50x"]
+
+
 def test_format_table_without_both_modes_has_no_ratio() -> None:
     text = stats.format_table({"cron": {"silver": stats.Summary(1, 2.0, 2.0, 2.0)}}, poll_seconds=0.5)
     assert "cron/events" not in text
@@ -124,7 +138,7 @@ def test_format_table_without_both_modes_has_no_ratio() -> None:
 
 
 def test_config_defaults_and_overrides() -> None:
-    assert bench_main.config({}) == bench_main.Config(420, ("cron", "events"), 1.0, 60.0)
+    assert bench_main.config({}) == bench_main.Config(420, ("cron", "events-cold", "events"), 1.0, 60.0)
     cfg = bench_main.config({"BENCH_E2E_SECONDS": "240", "BENCH_E2E_MODES": " events ", "BENCH_E2E_POLL_SECONDS": "2"})
     assert cfg == bench_main.Config(240, ("events",), 2.0, 60.0)
 

@@ -54,3 +54,28 @@ def test_each_airflow_home_reads_the_events_with_its_own_group(tmp_path: Path) -
     first = json.loads(airflow_env(tmp_path / "a", "events")["AIRFLOW_CONN_STOCKFEED_EVENTS_KAFKA"])
     second = json.loads(airflow_env(tmp_path / "b", "events")["AIRFLOW_CONN_STOCKFEED_EVENTS_KAFKA"])
     assert first["extra"]["group.id"] != second["extra"]["group.id"]
+
+
+def test_the_dbt_steps_go_to_a_warm_worker_started_before_airflow(tmp_path: Path) -> None:
+    components, _ = demo.plan(STACK, tmp_path, demo.demo_feeds("AAPL", "AMD"), bucket="b1", group="g1")
+    names = [component.name for component in components]
+    assert names.index("dbt-worker") < names.index("airflow"), "the first run finds the worker warm"
+    worker = components[names.index("dbt-worker")]
+    socket_path = worker.argv[worker.argv.index("--socket") + 1]
+    assert components[names.index("airflow")].env["PIPELINE_DBT_WORKER_SOCKET"] == socket_path
+    assert Path(socket_path).parent == tmp_path
+
+
+def test_without_the_worker_each_dbt_step_runs_cold(tmp_path: Path) -> None:
+    feeds = demo.demo_feeds("AAPL", "AMD")
+    components, _ = demo.plan(STACK, tmp_path, feeds, bucket="b1", group="g1", dbt_worker=False)
+    assert "dbt-worker" not in [component.name for component in components]
+    assert next(c for c in components if c.name == "airflow").env["PIPELINE_DBT_WORKER_SOCKET"] == ""
+
+
+def test_a_home_too_deep_for_a_socket_path_gets_one_in_the_temp_folder(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    socket_path = demo.dbt_worker_socket(deep)
+    assert len(str(socket_path).encode()) <= demo.UNIX_SOCKET_PATH_MAX
+    assert socket_path == demo.dbt_worker_socket(deep), "the same home, the same socket"
+    assert socket_path != demo.dbt_worker_socket(tmp_path / ("d" * 60) / ("f" * 60))

@@ -95,6 +95,15 @@ def test_objects_landing_started_the_runs(demo_run: subprocess.CompletedProcess[
     assert counts.get("scheduled", 0) <= 4, line  # the timer: its first tick at start-up, then every 5 minutes
 
 
+def test_the_dbt_steps_ran_on_the_warm_worker(demo_run: subprocess.CompletedProcess[str], demo_home: Path) -> None:
+    """make demo starts the dbt worker: every event run's build used it, with the project parsed ahead."""
+    log = (demo_home / "logs" / "dbt-worker.log").read_text()
+    builds = re.findall(r"dbt build --selector minute_job .* exited (\d+) after", log)
+    assert builds.count("0") >= 10, log[-3000:]  # one per event run (a failed one is retried by Airflow)
+    assert "(warm manifest)" in log
+    assert log.count("project parsed") <= 4, "parsed once per distinct command shape, not once per command"
+
+
 def test_every_delivered_quote_and_trade_is_in_silver_once(demo_run: subprocess.CompletedProcess[str]) -> None:
     """The demo's loss count: it read both topics from the start and compared them with silver."""
     counted = [line for line in demo_run.stdout.splitlines() if line.startswith("demo: loss count:")]

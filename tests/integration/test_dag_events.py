@@ -74,14 +74,21 @@ def airflow(
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(worker_logs),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(trigger_logs),
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
+        "PIPELINE_DBT_WORKER_SOCKET": str(tmp_path / "dbt.sock"),  # dbt steps on the warm worker, as in the demo
     }
+    worker_log = (tmp_path / "dbt-worker.log").open("wb")
+    worker_argv = [str(REPO / ".venv-dbt" / "bin" / "stockfeed-dbt-worker"), "--socket", str(tmp_path / "dbt.sock")]
+    worker = subprocess.Popen(worker_argv, stdout=worker_log, stderr=subprocess.STDOUT)
     log = (tmp_path / "airflow.log").open("wb")
     process = subprocess.Popen(
         [str(AIRFLOW), "standalone"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        yield {**env, "LOG": str(tmp_path / "airflow.log")}
+        yield {**env, "LOG": str(tmp_path / "airflow.log"), "WORKER_LOG": str(tmp_path / "dbt-worker.log")}
     finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        worker_log.close()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -197,3 +204,11 @@ def test_objects_landing_start_runs_and_a_burst_folds_into_one_next_run(
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         symbols = {row[0] for row in conn.execute("select symbol from common.gold_kpi").fetchall()}
     assert symbols == set(SYMBOLS)
+    # Every dbt step ran on the warm worker, with the project parsed ahead: no cold start, no fallback.
+    worker_log = Path(airflow["WORKER_LOG"]).read_text()
+    served = re.findall(r"pid \d+: dbt (\w+ --select\w* \S+) .* exited (\d+) after", worker_log)
+    assert ("build --selector minute_job", "0") in served, served
+    assert len(served) == len(new_dbt_commands(logs, [])), "each dbt invocation was the worker's"
+    assert "running dbt cold" not in Path(log).read_text() + "".join(
+        path.read_text(errors="replace") for path in (tmp_path / "airflow" / "logs").rglob("*.log")
+    )

@@ -105,10 +105,13 @@ def dbt_commands(log_dir: Path) -> list[str]:
 
 
 def new_dbt_commands(log_dir: Path, before: list[str]) -> list[str]:
-    """The invocations after `before`, each as its subcommand and its selection: `build --selector minute_job`."""
+    """The invocations after `before`, each as its subcommand and its selection: `build --selector minute_job`.
+    Parses the dbt worker made ahead of its commands (`dbt parse`) are left out."""
     shown = []
     for command in dbt_commands(log_dir)[len(before) :]:
         words = command.split()
+        if words[1] == "parse":
+            continue
         selection = next((f"{flag} {words[i + 1]}" for i, flag in enumerate(words[:-1]) if flag.startswith("--select")))
         shown.append(f"{words[1]} {selection}")
     return shown

@@ -1,7 +1,8 @@
 """`make demo`: the whole pipeline on one machine, without Docker, Kubernetes or any account.
 
 simulator (or Finnhub) -> producer (quotes + trades) -> Kafka -> consumer -> MinIO -> Airflow (local mode,
-every minute: loader -> DuckDB or Snowflake, dbt build) -> dashboard. Ctrl-C stops everything it started.
+every minute: loader -> DuckDB or Snowflake, dbt build on a warm dbt worker) -> dashboard. Ctrl-C stops
+everything it started.
 Two feeds by default, as two StockFeed-shaped configs (`demo_feeds`): `quotes` polls 10 symbols
 (DEMO_SYMBOLS), `trades` streams 5 others (DEMO_TRADE_SYMBOLS), each with its producer and topic.
 DEMO_SECONDS=N stops after N seconds and exits non-zero unless every symbol of every feed reached gold (with its
@@ -10,15 +11,18 @@ delivered message to bronze, runs the DAG once more and counts every delivered q
 (tools/demo/audit.py). DEMO_TOPIC_PREFIX, DEMO_BUCKET and DEMO_CONSUMER_GROUP give a run names of its own.
 PIPELINE_SCHEDULE=events (default) runs the DAG as soon as objects land: MinIO publishes each new bronze object
 on the stack's events topic and Airflow's triggerer watches it; `cron` runs it every minute as the original did.
+The DAG's dbt steps run on a warm dbt worker (services/dbt-worker); DEMO_DBT_WORKER=off runs each one cold.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,7 @@ REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv" / "bin"
 DEFAULT_SYMBOLS = "AAPL,MSFT,GOOGL,AMZN,NVDA,META,TSLA,JPM,V,NFLX"  # the quotes feed
 DEFAULT_TRADE_SYMBOLS = "AMD,INTC,ORCL,CRM,ADBE"  # the trades feed
+UNIX_SOCKET_PATH_MAX = 100  # Linux allows 107 bytes in a socket's path
 
 
 def demo_feeds(quote_symbols: str, trade_symbols: str, topic_prefix: str = "") -> list[dict[str, Any]]:
@@ -100,6 +105,7 @@ def plan(
     bucket: str = DEFAULT_BUCKET,
     group: str = DEFAULT_GROUP,
     schedule: str = "events",
+    dbt_worker: bool = True,
 ) -> tuple[list[Component], dict[str, str]]:
     """Every process of the demo with its environment; pure apart from reading os.environ once."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PRODUCER_", "CONSUMER_", "LOADER_"))}
@@ -130,6 +136,7 @@ def plan(
         **envs.s3_credentials_env(envs.LOADER, s3["key"], s3["secret"]),
     }
     airflow_home = home / "airflow"
+    worker_socket = dbt_worker_socket(home)
     airflow_database = airflow_db.database_name(airflow_home)
     airflow_env = {
         **base,
@@ -154,6 +161,8 @@ def plan(
         "AIRFLOW_CONN_STOCKFEED_EVENTS_KAFKA": events_connection(kafka, f"stockfeed-events-{airflow_database}"),
         "PIPELINE_LOADER_COMMAND": str(VENV / "stockfeed-load"),
         "PIPELINE_DBT_COMMAND": str(REPO / ".venv-dbt" / "bin" / "dbt"),
+        # dbt without its cold start (services/dbt-worker); unset: each dbt step a `dbt` process of its own
+        "PIPELINE_DBT_WORKER_SOCKET": str(worker_socket) if dbt_worker else "",
         "DBT_DUCKDB_PATH": str(duckdb_path),
         "PATH": f"{REPO / '.venv-airflow' / 'bin'}:{base.get('PATH', '')}",
     }
@@ -195,6 +204,9 @@ def plan(
             },
             health_url=f"http://127.0.0.1:{PORTS['consumer']}/healthz",
         ),
+        # before Airflow, so the first run finds it warm (a step that finds no worker runs dbt cold)
+        *([Component("dbt-worker", [str(REPO / ".venv-dbt" / "bin" / "stockfeed-dbt-worker"), "--socket",
+                                    str(worker_socket)], base)] if dbt_worker else []),
         Component(
             "airflow",
             [str(REPO / ".venv-airflow" / "bin" / "airflow"), "standalone"],
@@ -212,6 +224,15 @@ def plan(
     ]  # fmt: skip
     info = {"duckdb_path": str(duckdb_path), "airflow_database": airflow_database, "pg_dsn": stack["DEVSTACK_PG_DSN"]}
     return components, info
+
+
+def dbt_worker_socket(home: Path) -> Path:
+    """The warm dbt's socket in the demo's folder, or in the temp folder when that path is too long for one."""
+    path = home / "dbt-worker.sock"
+    if len(str(path).encode()) <= UNIX_SOCKET_PATH_MAX:
+        return path
+    digest = hashlib.sha256(str(home).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"stockfeed-dbt-worker-{digest}.sock"
 
 
 SCHEDULE_TEXT = {"events": "when objects land", "cron": "every minute"}
@@ -268,6 +289,9 @@ def main() -> int:
     schedule = os.environ.get("PIPELINE_SCHEDULE", "events")
     if schedule not in SCHEDULES:
         sys.exit(f"demo: PIPELINE_SCHEDULE={schedule!r}: use 'events' or 'cron'")
+    dbt_worker = os.environ.get("DEMO_DBT_WORKER", "on")
+    if dbt_worker not in ("on", "off"):
+        sys.exit(f"demo: DEMO_DBT_WORKER={dbt_worker!r}: use 'on' (dbt steps on the warm dbt worker) or 'off'")
     stack_env_file = REPO / ".devstack" / "env"
     # The local stack (idempotent: a no-op when it is up already).
     subprocess.run([sys.executable, "-m", "devstack", "up", "kafka", "minio", "postgres"], check=True,
@@ -275,7 +299,7 @@ def main() -> int:
     stack = read_env_file(stack_env_file)
     if not {"DEVSTACK_KAFKA_BOOTSTRAP", "DEVSTACK_S3_ENDPOINT", "DEVSTACK_PG_DSN"} <= set(stack):
         sys.exit("demo: the local stack is not up (make demo starts it; or run `make devstack-up`)")
-    components, info = plan(stack, home, feeds, bucket, group, schedule)
+    components, info = plan(stack, home, feeds, bucket, group, schedule, dbt_worker == "on")
     airflow_db.ensure_database(stack["DEVSTACK_PG_DSN"], info["airflow_database"])
     if schedule == "events":
         try:

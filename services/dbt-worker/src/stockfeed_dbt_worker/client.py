@@ -1,0 +1,46 @@
+"""Run one dbt command on the worker and stream its output: what the DAG's local steps call (stdlib only)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Mapping, Sequence
+
+from stockfeed_dbt_worker.protocol import TRAILER, Request, encode_request, split_trailer
+
+
+class WorkerUnavailableError(OSError):
+    """Nothing listens on the socket: the caller may run dbt itself instead."""
+
+
+class WorkerDiedError(RuntimeError):
+    """The command's process ended without an exit code (killed, crashed)."""
+
+
+def run_on_worker(
+    socket_path: str,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: str,
+    on_line: Callable[[str], None],
+) -> int:
+    """dbt's exit code for `argv` (dbt's arguments), each output line passed to `on_line` as it arrives."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        try:
+            conn.connect(socket_path)
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            raise WorkerUnavailableError(f"no dbt worker listens on {socket_path}: {exc.strerror}") from None
+        conn.sendall(encode_request(Request(tuple(argv), env, cwd)))
+        pending = b""
+        while chunk := conn.recv(65536):
+            pending += chunk
+            if TRAILER in pending:  # dbt's output is over: what follows is the exit code
+                continue
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                on_line(line.decode(errors="replace"))
+    output, code = split_trailer(pending)
+    for text in output.decode(errors="replace").splitlines():
+        on_line(text)
+    if code is None:
+        raise WorkerDiedError(f"the dbt worker's process for `dbt {' '.join(argv)}` ended without an exit code")
+    return code
