@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -36,6 +37,16 @@ class EchoDbt:
         return 1 if "failing_model" in request.argv else 0
 
 
+def listening(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+        probe.sendall(b"\n")  # an empty request: refused, and the worker goes on
+        return True
+
+
 @contextlib.contextmanager
 def echo_worker(path: Path) -> Iterator[None]:
     pid = os.fork()
@@ -46,7 +57,7 @@ def echo_worker(path: Path) -> Iterator[None]:
             os._exit(0)
     try:
         deadline = time.monotonic() + 10
-        while not path.exists():
+        while not listening(path):
             assert time.monotonic() < deadline
             time.sleep(0.02)
         yield

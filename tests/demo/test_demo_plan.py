@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -79,3 +80,13 @@ def test_a_home_too_deep_for_a_socket_path_gets_one_in_the_temp_folder(tmp_path:
     assert len(str(socket_path).encode()) <= demo.UNIX_SOCKET_PATH_MAX
     assert socket_path == demo.dbt_worker_socket(deep), "the same home, the same socket"
     assert socket_path != demo.dbt_worker_socket(tmp_path / ("d" * 60) / ("f" * 60))
+    assert str(os.getuid()) in socket_path.parent.name, "a folder per user"
+
+
+def test_the_socket_folder_outside_the_home_is_private(tmp_path: Path) -> None:
+    folder = tmp_path / "sock"
+    demo.private_socket_folder(folder / "dbt-worker.sock", tmp_path / "home")
+    assert folder.stat().st_mode & 0o777 == 0o700
+    folder.chmod(0o777)  # someone opened it up: the demo refuses to put its socket there
+    with pytest.raises(SystemExit, match="not a folder of this user alone"):
+        demo.private_socket_folder(folder / "dbt-worker.sock", tmp_path / "home")

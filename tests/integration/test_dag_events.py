@@ -79,6 +79,15 @@ def airflow(
     worker_log = (tmp_path / "dbt-worker.log").open("wb")
     worker_argv = [str(REPO / ".venv-dbt" / "bin" / "stockfeed-dbt-worker"), "--socket", str(tmp_path / "dbt.sock")]
     worker = subprocess.Popen(worker_argv, stdout=worker_log, stderr=subprocess.STDOUT)
+    try:
+        yield from run_airflow(env, tmp_path)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        worker_log.close()
+
+
+def run_airflow(env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
     log = (tmp_path / "airflow.log").open("wb")
     process = subprocess.Popen(
         [str(AIRFLOW), "standalone"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -86,9 +95,6 @@ def airflow(
     try:
         yield {**env, "LOG": str(tmp_path / "airflow.log"), "WORKER_LOG": str(tmp_path / "dbt-worker.log")}
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
-        worker_log.close()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         try:

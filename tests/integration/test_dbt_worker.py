@@ -53,9 +53,12 @@ def project_args(work: Path) -> list[str]:
             "--target-path", str(work / "target"), "--log-path", str(work / "logs")]  # fmt: skip
 
 
-def by_worker(socket_path: Path, args: list[str], warehouse: Path, work: Path) -> tuple[int, str]:
+def by_worker(
+    socket_path: Path, args: list[str], warehouse: Path, work: Path, idle_timeout: float | None = 600
+) -> tuple[int, str]:
     lines: list[str] = []
-    code = run_on_worker(str(socket_path), [*args, *project_args(work)], dbt_env(warehouse), str(ROOT), lines.append)
+    argv, env = [*args, *project_args(work)], dbt_env(warehouse)
+    code = run_on_worker(str(socket_path), argv, env, str(ROOT), lines.append, idle_timeout=idle_timeout)
     return code, "\n".join(lines)
 
 
@@ -139,6 +142,14 @@ def test_the_worker_builds_what_the_cli_builds_and_never_holds_the_lock(
     code, output = by_worker(socket_path, ["build", "--no-such-option"], warm, tmp_path / "warm")
     assert code == 2
     assert "no-such-option" in output
+
+    # commands that parse for themselves, after the worker has parsed: a full reparse in the child (which hung
+    # when the worker's own parse had started dbt's native static parser), and a flag that may change parsing
+    code, output = by_worker(socket_path, ["parse", "--no-partial-parse"], warm, tmp_path / "warm", idle_timeout=180)
+    assert code == 0, output[-3000:]
+    code, output = by_worker(socket_path, ["build", "--selector", "minute_job", "--warn-error"], warm,
+                             tmp_path / "warm", idle_timeout=180)  # fmt: skip
+    assert code == 0, output[-3000:]
 
     # parsed once for both builds (same project, same dbt variables), and once per distinct --vars
     text = log.read_text()

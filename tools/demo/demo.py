@@ -232,7 +232,19 @@ def dbt_worker_socket(home: Path) -> Path:
     if len(str(path).encode()) <= UNIX_SOCKET_PATH_MAX:
         return path
     digest = hashlib.sha256(str(home).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"stockfeed-dbt-worker-{digest}.sock"
+    return Path(tempfile.gettempdir()) / f"stockfeed-{os.getuid()}-{digest}" / "dbt-worker.sock"
+
+
+def private_socket_folder(socket_path: Path, home: Path) -> None:
+    """The worker's socket outside the demo's folder sits in a folder of ours alone (created here), so nobody else
+    can take its place; the Airflow side also talks only to a worker of its own user (SO_PEERCRED)."""
+    folder = socket_path.parent
+    if folder == home:
+        return
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        sys.exit(f"demo: {folder} (for the dbt worker's socket) is not a folder of this user alone: remove it")
 
 
 SCHEDULE_TEXT = {"events": "when objects land", "cron": "every minute"}
@@ -300,6 +312,7 @@ def main() -> int:
     if not {"DEVSTACK_KAFKA_BOOTSTRAP", "DEVSTACK_S3_ENDPOINT", "DEVSTACK_PG_DSN"} <= set(stack):
         sys.exit("demo: the local stack is not up (make demo starts it; or run `make devstack-up`)")
     components, info = plan(stack, home, feeds, bucket, group, schedule, dbt_worker == "on")
+    private_socket_folder(dbt_worker_socket(home), home)
     airflow_db.ensure_database(stack["DEVSTACK_PG_DSN"], info["airflow_database"])
     if schedule == "events":
         try:

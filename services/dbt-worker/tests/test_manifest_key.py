@@ -20,6 +20,7 @@ PROJECT = ["--project-dir", "/p", "--profiles-dir", "/p"]
         (["run", "--target=sf", "-t", "x", "--full-refresh"], ("parse", "--target", "sf", "--target", "x")),
         (["build", "--target-path", "/t", "--threads", "8"], ("parse", "--target-path", "/t")),
         (["build"], ("parse",)),
+        (["build", "--select", "a", "b+", "--exclude", "c", "--full-refresh", "-x"], ("parse",)),
     ],
 )  # fmt: skip
 def test_commands_that_take_a_manifest_parse_with_their_parse_flags(argv: list[str], parse: tuple[str, ...]) -> None:
@@ -35,6 +36,11 @@ def test_commands_that_take_a_manifest_parse_with_their_parse_flags(argv: list[s
         ["source", "freshness"],
         ["--debug", "build"],  # global flags first: run it as given, with dbt's own parse
         ["build", "--project-dir"],  # a flag without its value: dbt's parser reports it
+        ["build", "--warn-error"],  # parse warnings become errors: a parse made without it would hide them
+        ["build", "--no-partial-parse"],
+        ["build", "--no-static-parser"],
+        ["build", "stray"],  # a word no flag takes
+        ["build", "--threads", "4", "stray"],
         [],
     ],
 )
@@ -101,3 +107,15 @@ def test_profiles_are_watched_where_dbt_would_read_them(tmp_path: Path) -> None:
     (root / "profiles.yml").write_text("p: {changed: true}\n")
     assert fingerprint(flagged) != before
     assert fingerprint([tmp_path / "missing"]) == fingerprint([]), "a path that is not there is no error"
+
+
+def test_the_last_project_dir_counts_as_for_dbt(tmp_path: Path) -> None:
+    paths = watched_paths(Request(("build", "--project-dir", "/a", "--project-dir=/b"), {}, "/w"))
+    assert paths[0] == Path("/b")
+
+
+def test_dbtignore_is_watched(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    before = fingerprint([root])
+    (root / ".dbtignore").write_text("models/m.sql\n")
+    assert fingerprint([root]) != before, ".dbtignore changes which files dbt parses"

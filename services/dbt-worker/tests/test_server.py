@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from stockfeed_dbt_worker.client import WorkerDiedError, WorkerUnavailableError, run_on_worker
-from stockfeed_dbt_worker.protocol import EXIT_ERROR, Request
+from stockfeed_dbt_worker.protocol import EXIT_ERROR, Request, encode_request
 from stockfeed_dbt_worker.server import AlreadyRunningError, Worker, bind
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
@@ -36,10 +36,11 @@ class FakeDbt:
 
     def parse(self, parse_argv: tuple[str, ...]) -> Any | None:
         self.parses += 1  # in the parent: each count is a parse the worker did
+        KEPT.append(multiprocessing.get_context("spawn").Lock())  # as dbt's parse: the resource tracker starts here
         return None if "--vars" in parse_argv and "broken" in parse_argv else f"manifest-{self.parses}"
 
     def invoke(self, request: Request, manifest: Any | None) -> int:
-        action = request.argv[1] if len(request.argv) > 1 else ""
+        action, _, argument = request.argv[2].partition(":")  # build --select <action>[:<argument>]
         print(f"manifest={manifest} cwd={os.getcwd()} X={os.environ.get('X')}")
         if action == "fail":
             print("1 of 2 models failed")
@@ -49,7 +50,8 @@ class FakeDbt:
         if action == "die":
             os.kill(os.getpid(), signal.SIGKILL)
         if action == "sleep":
-            time.sleep(float(request.argv[2]))
+            print(f"pid={os.getpid()}", flush=True)
+            time.sleep(float(argument))
         if action == "semaphore":  # as dbt does: a named semaphore, which only a normal exit unlinks
             lock = multiprocessing.get_context("spawn").Lock()
             KEPT.append(lock)  # alive until the process ends, as dbt's are
@@ -90,9 +92,21 @@ def worker(path: Path, drain_seconds: float = 30.0) -> Iterator[int]:
         os.waitpid(pid, 0)
 
 
+def in_child(work: Any) -> int:
+    """Run `work` in a forked process whose exit code is its result; it never returns into pytest."""
+    pid = os.fork()
+    if pid == 0:
+        code = 99
+        try:
+            code = work()
+        finally:
+            os._exit(code)
+    return pid
+
+
 def call(path: Path, *argv: str, env: dict[str, str] | None = None, cwd: str = "/") -> tuple[int, list[str]]:
     lines: list[str] = []
-    code = run_on_worker(str(path), ["build", *argv], env or {"X": "1"}, cwd, lines.append)
+    code = run_on_worker(str(path), ["build", "--select", *argv], env or {"X": "1"}, cwd, lines.append, idle_timeout=30)
     return code, lines
 
 
@@ -143,20 +157,44 @@ def test_the_project_is_parsed_once_per_state(sock: Path, tmp_path: Path) -> Non
         assert call(sock, "ok", *flags, "--vars", "broken")[1][0].startswith("manifest=None"), (
             "a project that does not parse: the command parses for itself"
         )
+        assert call(sock, "ok", *flags, "--warn-error")[1][0].startswith("manifest=None"), (
+            "a flag that may change parsing: the command parses for itself"
+        )
 
 
 def test_commands_run_side_by_side(sock: Path) -> None:
     with worker(sock):
         started = time.monotonic()
-        slow = os.fork()
-        if slow == 0:
-            os._exit(call(sock, "sleep", "3")[0])
+        slow = in_child(lambda: call(sock, "sleep:5")[0])
         time.sleep(0.3)
         assert call(sock, "ok")[0] == 0
         fast_done = time.monotonic() - started
         _, status = os.waitpid(slow, 0)
         assert os.waitstatus_to_exitcode(status) == 0
-        assert fast_done < 2.5, f"a quick command waited {fast_done:.1f} s behind a slow one"
+        assert fast_done < 4.5, f"a quick command waited {fast_done:.1f} s behind a slow one (of 5 s)"
+
+
+def test_a_caller_that_hangs_up_ends_its_command(sock: Path) -> None:
+    """An Airflow timeout or kill closes the connection: the command must end too, not hold the warehouse."""
+    with worker(sock), socket.socket(socket.AF_UNIX) as conn:
+        conn.connect(str(sock))
+        conn.sendall(encode_request(Request(("build", "--select", "sleep:60"), {}, "/")))
+        received = b""
+        while b"pid=" not in received or not received.endswith(b"\n"):
+            received += conn.recv(4096)
+        pid = int(received.decode().partition("pid=")[2].split()[0])
+        conn.close()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}").exists() and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text():
+            assert time.monotonic() < deadline, "the command outlived its caller by 10 s"
+            time.sleep(0.05)
+
+
+def test_a_file_in_the_sockets_place_is_not_removed(sock: Path) -> None:
+    sock.write_text("somebody's data")
+    with pytest.raises(AlreadyRunningError, match="not a socket"):
+        bind(str(sock))
+    assert sock.read_text() == "somebody's data"
 
 
 def test_a_bad_request_is_answered_and_refused(sock: Path) -> None:
@@ -187,9 +225,7 @@ def test_a_stale_socket_file_is_replaced(sock: Path) -> None:
 
 def test_stop_lets_running_commands_finish_and_removes_the_socket(sock: Path) -> None:
     with worker(sock) as pid:
-        running = os.fork()
-        if running == 0:
-            os._exit(call(sock, "sleep", "1.5")[0])
+        running = in_child(lambda: call(sock, "sleep:1.5")[0])
         time.sleep(0.5)
         os.kill(pid, signal.SIGTERM)
         _, status = os.waitpid(running, 0)

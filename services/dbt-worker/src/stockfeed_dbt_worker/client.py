@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import struct
 from collections.abc import Callable, Mapping, Sequence
 
 from stockfeed_dbt_worker.protocol import TRAILER, Request, encode_request, split_trailer
@@ -22,18 +24,26 @@ def run_on_worker(
     env: Mapping[str, str],
     cwd: str,
     on_line: Callable[[str], None],
+    idle_timeout: float | None = None,
 ) -> int:
-    """dbt's exit code for `argv` (dbt's arguments), each output line passed to `on_line` as it arrives."""
+    """dbt's exit code for `argv` (dbt's arguments), each output line passed to `on_line` as it arrives.
+    `idle_timeout`: give up (TimeoutError) after that long without output; None waits as long as dbt runs."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         try:
             conn.connect(socket_path)
-        except (FileNotFoundError, ConnectionRefusedError) as exc:
+        except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
             raise WorkerUnavailableError(f"no dbt worker listens on {socket_path}: {exc.strerror}") from None
+        owner = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
+        if owner != os.getuid():  # the request carries our environment, secrets included: only to ourselves
+            raise WorkerUnavailableError(f"the process listening on {socket_path} runs as uid {owner}, not ours")
+        conn.settimeout(idle_timeout)
         conn.sendall(encode_request(Request(tuple(argv), env, cwd)))
         pending = b""
         while chunk := conn.recv(65536):
             pending += chunk
-            if TRAILER in pending:  # dbt's output is over: what follows is the exit code
+            # dbt's output is over: what follows is the exit code. Read on to the end of the stream, which comes when
+            # the command's process has exited: by then its hold on the warehouse is gone too.
+            if TRAILER in pending:
                 continue
             *lines, pending = pending.split(b"\n")
             for line in lines:

@@ -17,7 +17,9 @@ class DbtRunner:
 
     def parse(self, parse_argv: Sequence[str]) -> Any | None:
         """The parsed project (a dbt Manifest), or None when it does not parse: the command then reports why."""
-        result = self._runner_class().invoke([*parse_argv, "--quiet"])
+        # Without dbt's static parser: it is a native library that starts threads of its own, and a child forked
+        # after that (one that parses for itself: a changed project, another command) would wait for them forever.
+        result = self._runner_class().invoke([*parse_argv, "--quiet", "--no-static-parser"])
         return result.result if result.success else None
 
     def invoke(self, request: Request, manifest: Any | None) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 from stockfeed_dbt_worker.protocol import Request
 
 REUSING_COMMANDS = frozenset({"build", "run", "test"})
-# flags that change what parsing produces; everything else (selection, --full-refresh, threads) is per command
+# flags that change what parsing produces: passed on to the parse, part of the key
 PARSE_FLAGS = {
     "--project-dir": "--project-dir",
     "--profiles-dir": "--profiles-dir",
@@ -27,36 +27,58 @@ PARSE_FLAGS = {
     "--vars": "--vars",
     "--target-path": "--target-path",
 }
+# flags known to act on the command only (what to select, how to run, where to log); any other flag (--warn-error,
+# --no-partial-parse, parser switches, ...) may change the parse: such a command parses for itself
+COMMAND_VALUE_FLAGS = frozenset({"--selector", "--threads", "--log-path", "--indirect-selection"})
+COMMAND_MULTI_VALUE_FLAGS = frozenset({"--select", "-s", "--exclude", "--resource-type", "--resource-types",
+                                       "--exclude-resource-type", "--exclude-resource-types"})  # fmt: skip
+COMMAND_SWITCHES = frozenset({"--full-refresh", "-f", "--fail-fast", "-x", "--no-fail-fast", "--store-failures",
+                              "--quiet", "-q"})  # fmt: skip
 ENV_PREFIXES = ("DBT_", "FAKESNOW_")
 SKIPPED_DIRS = frozenset({"target", "logs", "dbt_internal_packages", "__pycache__"})
+WATCHED_HIDDEN_FILES = frozenset({".dbtignore"})  # changes which files dbt parses
 
 
 def parse_argv(argv: Sequence[str]) -> tuple[str, ...] | None:
-    """`dbt parse` with the command's parse-relevant flags; None when the command does not take a parsed manifest."""
+    """`dbt parse` with the command's parse flags; None when the command cannot take a manifest parsed ahead: not a
+    build/run/test, or a flag that is not known to leave parsing alone."""
     if not argv or argv[0] not in REUSING_COMMANDS:
         return None
     chosen: list[str] = []
-    position = 1
+    position, in_values = 1, False
     while position < len(argv):
         arg = argv[position]
         name, has_value, value = arg.partition("=")
-        if name in PARSE_FLAGS:
+        if not arg.startswith("-"):
+            if not in_values:
+                return None  # a word no flag of ours takes: let dbt's own parser judge the command
+        elif name in PARSE_FLAGS or name in COMMAND_VALUE_FLAGS:
             if not has_value:
                 if position + 1 >= len(argv):
                     return None  # a flag without its value: let dbt's own parser say so
                 value, position = argv[position + 1], position + 1
-            chosen += [PARSE_FLAGS[name], value]
+            if name in PARSE_FLAGS:
+                chosen += [PARSE_FLAGS[name], value]
+            in_values = False
+        elif name in COMMAND_MULTI_VALUE_FLAGS:
+            in_values = True  # --select a b c
+        elif arg in COMMAND_SWITCHES:
+            in_values = False
+        else:
+            return None
         position += 1
     return ("parse", *chosen)
 
 
 def _flag(argv: Sequence[str], name: str) -> str | None:
+    """The flag's last value, as dbt's command line parser takes it."""
+    found = None
     for position, arg in enumerate(argv):
         if arg == name and position + 1 < len(argv):
-            return argv[position + 1]
-        if arg.startswith(name + "="):
-            return arg.partition("=")[2]
-    return None
+            found = argv[position + 1]
+        elif arg.startswith(name + "="):
+            found = arg.partition("=")[2]
+    return found
 
 
 def watched_paths(request: Request) -> list[Path]:
@@ -84,9 +106,10 @@ def fingerprint(paths: Sequence[Path]) -> str:
 
 def _project_files(root: Path) -> list[Path]:
     found: list[Path] = []
-    for directory, subdirs, files in os.walk(root):
+    for directory, subdirs, files in os.walk(root, followlinks=True):
         subdirs[:] = [name for name in subdirs if name not in SKIPPED_DIRS and not name.startswith(".")]
-        found += [Path(directory) / name for name in files if not name.startswith(".")]
+        found += [Path(directory) / name for name in files
+                  if not name.startswith(".") or name in WATCHED_HIDDEN_FILES]  # fmt: skip
     return found
 
 

@@ -59,9 +59,10 @@ def encode_trailer(exit_code: int) -> bytes:
 
 
 def split_trailer(tail: bytes) -> tuple[bytes, int | None]:
-    """(output before the trailer, exit code) of a whole response; (response, None) when it has no trailer."""
+    """(output before the trailer, exit code) of a whole response; (response, None) when it has no trailer.
+    The code is the digits up to the trailer's newline; anything after it is ignored."""
     output, found, code = tail.rpartition(TRAILER)
     if not found:
         return tail, None
-    text = code.strip()
+    text = code.partition(b"\n")[0].strip()
     return output, int(text) if text.isdigit() else EXIT_ERROR

@@ -17,7 +17,9 @@ import os
 import select
 import signal
 import socket
+import stat
 import sys
+import threading
 import time
 import traceback
 from collections import OrderedDict
@@ -37,6 +39,7 @@ from stockfeed_dbt_worker.protocol import (
 
 log = logging.getLogger(__name__)
 REQUEST_READ_SECONDS = 10.0
+KILL_GRACE_SECONDS = 10.0
 KEPT_MANIFESTS = 4  # distinct parses kept (e.g. build and the freshness test's --vars): a few MB each
 
 
@@ -49,11 +52,11 @@ class Runner(Protocol):
 def request_environment(request: Request) -> Iterator[None]:
     """The request's environment and directory for a parse in this process, restored afterwards."""
     saved_env, saved_cwd, saved_argv = dict(os.environ), os.getcwd(), sys.argv
-    os.environ.clear()
-    os.environ.update(request.env)
-    os.chdir(request.cwd)
-    sys.argv = ["dbt", *(parse_argv(request.argv) or ())]  # dbt logs it as the invocation's command
-    try:
+    try:  # before any change: a failing chdir must not leave this process with a request's secrets
+        os.environ.clear()
+        os.environ.update(request.env)
+        os.chdir(request.cwd)
+        sys.argv = ["dbt", *(parse_argv(request.argv) or ())]  # dbt logs it as the invocation's command
         yield
     finally:
         os.environ.clear()
@@ -99,13 +102,32 @@ def read_request(conn: socket.socket) -> Request:
     return decode_request(data.partition(b"\n")[0])
 
 
+def stop_when_caller_leaves(fd: int) -> None:
+    """In the child: end the command when its caller hangs up (an Airflow timeout or kill), as the cold path's
+    subprocess would end, rather than let it run on and hold the warehouse while a retry starts."""
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(fd, select.POLLRDHUP)
+        while True:
+            for _, events in poller.poll():
+                if events & (select.POLLRDHUP | select.POLLHUP | select.POLLERR):
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    return
+
+    threading.Thread(target=watch, name="caller-watch", daemon=True).start()
+
+
 def run_child(conn: socket.socket, request: Request, manifest: Any | None, runner: Runner) -> None:
     """In the forked child: dbt's output goes to the connection, then the exit code; never returns."""
     code = EXIT_ERROR
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        stop_when_caller_leaves(conn.fileno())
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
         os.dup2(conn.fileno(), 1)
         os.dup2(conn.fileno(), 2)
         # new streams on the new descriptors (whatever sys.stdout was), line-buffered: output arrives as it is written
@@ -120,14 +142,14 @@ def run_child(conn: socket.socket, request: Request, manifest: Any | None, runne
         traceback.print_exc()
     finally:
         with contextlib.suppress(Exception):
+            # what a normal exit runs for multiprocessing: dbt's named semaphores are unlinked, which os._exit
+            # would skip, leaving two files in /dev/shm per command (before the trailer: nothing may follow it)
+            multiprocessing.util._exit_function()  # type: ignore[attr-defined]
+        with contextlib.suppress(Exception):
             sys.stdout.flush()
             sys.stderr.flush()
         with contextlib.suppress(OSError):  # the caller went away: nobody to tell
             conn.sendall(encode_trailer(code))
-        with contextlib.suppress(Exception):
-            # what a normal exit runs for multiprocessing: dbt's named semaphores are unlinked, which os._exit
-            # would skip, leaving two files in /dev/shm per command
-            multiprocessing.util._exit_function()  # type: ignore[attr-defined]
         os._exit(code)
 
 
@@ -163,7 +185,11 @@ class Worker:
         self.stopping = True
 
     def _handle(self, listener: socket.socket, cache: ManifestCache) -> None:
-        conn, _ = listener.accept()
+        try:
+            conn, _ = listener.accept()
+        except OSError as exc:  # e.g. out of file descriptors: the caller runs dbt cold, the worker goes on
+            log.warning("accept failed: %s", exc)
+            return
         with conn:
             try:
                 request = read_request(conn)
@@ -179,7 +205,17 @@ class Worker:
                 manifest = None
             sys.stdout.flush()
             sys.stderr.flush()
-            pid = os.fork()
+            threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 1
+            if threads > 1:  # a native thread that holds a lock would be missing in the child and hang it
+                log.warning("forking with %d threads in the worker: a child may hang", threads)
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                log.warning("fork failed: %s", exc)
+                with contextlib.suppress(OSError):
+                    conn.sendall(f"stockfeed-dbt-worker: cannot start the command: {exc}\n".encode()
+                                 + encode_trailer(EXIT_ERROR))  # fmt: skip
+                return
             if pid == 0:
                 listener.close()
                 run_child(conn, request, manifest, self.runner)
@@ -188,15 +224,18 @@ class Worker:
             log.info("pid %d: dbt %s (%s manifest)", pid, command, "warm" if manifest is not None else "own")
 
     def _reap(self, block: bool) -> None:
-        while self.children:
+        """Wait for ended children, ours and any orphan handed to us (as a container's PID 1)."""
+        while True:
             try:
-                pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
+                pid, status = os.waitpid(-1, os.WNOHANG if not (block and self.children) else 0)
             except ChildProcessError:  # none left to wait for
                 self.children.clear()
                 return
             if pid == 0:
                 return
-            command, started = self.children.pop(pid, ("?", time.monotonic()))
+            if pid not in self.children:
+                continue
+            command, started = self.children.pop(pid)
             code = os.waitstatus_to_exitcode(status)
             log.info("pid %d: dbt %s exited %d after %.1f s", pid, command, code, time.monotonic() - started)
 
@@ -205,10 +244,14 @@ class Worker:
         while self.children and time.monotonic() < deadline:
             self._reap(block=False)
             time.sleep(0.1)
-        for pid in list(self.children):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        self._reap(block=True)
+        for signum in (signal.SIGTERM, signal.SIGKILL):  # then whatever ignores SIGTERM
+            for pid in list(self.children):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signum)
+            deadline = time.monotonic() + KILL_GRACE_SECONDS
+            while self.children and time.monotonic() < deadline:
+                self._reap(block=False)
+                time.sleep(0.05)
 
 
 class AlreadyRunningError(RuntimeError):
@@ -217,7 +260,9 @@ class AlreadyRunningError(RuntimeError):
 
 def bind(socket_path: str) -> socket.socket:
     """Listen on `socket_path`, readable by this user only (requests carry the caller's secrets)."""
-    if os.path.exists(socket_path):
+    if os.path.lexists(socket_path):
+        if not stat.S_ISSOCK(os.lstat(socket_path).st_mode):
+            raise AlreadyRunningError(f"{socket_path} exists and is not a socket: not removing it")
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
             try:
                 probe.connect(socket_path)
