@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config
-from stockfeed_dbt_worker.client import run_on_worker
+from stockfeed_dbt_worker.client import run_on_worker, worker_listening
 
 from devstack import envfile
 
@@ -130,18 +130,6 @@ def on_worker(socket_path: Path, args: list[str]) -> float:
     return took
 
 
-def listening(socket_path: Path) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_UNIX) as probe:
-        try:
-            probe.connect(str(socket_path))
-        except OSError:
-            return False
-        probe.sendall(b"\n")  # an empty request: refused, and the worker goes on
-        return True
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -174,7 +162,7 @@ def main() -> int:
         worker_args = ["-m", "stockfeed_dbt_worker", "--socket", "/wh/dbt.sock"]
         worker_pod = pod("dbt-worker", image, work, ["python"], worker_args, worker=True)
         core.create_namespaced_pod(ns, worker_pod)  # type: ignore[arg-type]
-        while not listening(socket_path):
+        while not worker_listening(str(socket_path)):
             if time.perf_counter() - started > 300:
                 sys.exit(
                     "the worker pod did not listen within 300 s:\n" + core.read_namespaced_pod_log("dbt-worker", ns)

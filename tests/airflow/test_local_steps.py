@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stockfeed_dbt_worker.client import worker_listening
 from stockfeed_dbt_worker.protocol import Request
 from stockfeed_dbt_worker.server import Worker
 
@@ -37,16 +37,6 @@ class EchoDbt:
         return 1 if "failing_model" in request.argv else 0
 
 
-def listening(path: Path) -> bool:
-    with socket.socket(socket.AF_UNIX) as probe:
-        try:
-            probe.connect(str(path))
-        except OSError:
-            return False
-        probe.sendall(b"\n")  # an empty request: refused, and the worker goes on
-        return True
-
-
 @contextlib.contextmanager
 def echo_worker(path: Path) -> Iterator[None]:
     pid = os.fork()
@@ -57,7 +47,7 @@ def echo_worker(path: Path) -> Iterator[None]:
             os._exit(0)
     try:
         deadline = time.monotonic() + 10
-        while not listening(path):
+        while not worker_listening(str(path)):
             assert time.monotonic() < deadline
             time.sleep(0.02)
         yield

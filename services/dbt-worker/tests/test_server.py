@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stockfeed_dbt_worker.client import WorkerDiedError, WorkerUnavailableError, run_on_worker
+from stockfeed_dbt_worker.client import WorkerDiedError, WorkerUnavailableError, run_on_worker, worker_listening
 from stockfeed_dbt_worker.protocol import EXIT_ERROR, Request, encode_request
 from stockfeed_dbt_worker.server import AlreadyRunningError, Worker, bind
 
@@ -60,16 +60,6 @@ class FakeDbt:
         return 0
 
 
-def listening(path: Path) -> bool:
-    with socket.socket(socket.AF_UNIX) as probe:
-        try:
-            probe.connect(str(path))
-        except OSError:
-            return False
-        probe.sendall(b"\n")  # an empty request: refused, and the worker goes on
-        return True
-
-
 @contextlib.contextmanager
 def worker(path: Path, drain_seconds: float = 30.0) -> Iterator[int]:
     pid = os.fork()
@@ -82,7 +72,7 @@ def worker(path: Path, drain_seconds: float = 30.0) -> Iterator[int]:
         os._exit(code)
     try:
         deadline = time.monotonic() + 10
-        while not listening(path):
+        while not worker_listening(str(path)):
             assert time.monotonic() < deadline, "the worker did not listen within 10 s"
             time.sleep(0.02)
         yield pid

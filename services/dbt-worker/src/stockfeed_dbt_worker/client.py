@@ -18,6 +18,17 @@ class WorkerDiedError(RuntimeError):
     """The command's process ended without an exit code (killed, crashed)."""
 
 
+def worker_listening(socket_path: str) -> bool:
+    """Whether a worker accepts connections on the socket: a connection closed without a request is a probe, which
+    the worker drops without a word."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(socket_path)
+        except OSError:
+            return False
+        return True
+
+
 def run_on_worker(
     socket_path: str,
     argv: Sequence[str],

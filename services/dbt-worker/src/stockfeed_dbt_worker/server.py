@@ -88,11 +88,14 @@ class ManifestCache:
         return self.entries[key]
 
 
-def read_request(conn: socket.socket) -> Request:
+def read_request(conn: socket.socket) -> Request | None:
+    """The request on a new connection; None for a probe (closed without sending anything)."""
     conn.settimeout(REQUEST_READ_SECONDS)
     data = b""
     while b"\n" not in data:
         chunk = conn.recv(65536)
+        if not chunk and not data:
+            return None
         if not chunk:
             raise ProtocolError("the connection closed before a whole request line arrived")
         data += chunk
@@ -197,6 +200,8 @@ class Worker:
                 log.warning("refused a request: %s", exc)
                 with contextlib.suppress(OSError):
                     conn.sendall(f"stockfeed-dbt-worker: {exc}\n".encode() + encode_trailer(EXIT_ERROR))
+                return
+            if request is None:  # a probe: is anybody listening?
                 return
             try:
                 manifest = cache.manifest_for(request)
