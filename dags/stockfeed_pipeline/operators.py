@@ -94,7 +94,7 @@ def _freshness_due(**context: Any) -> bool:
 
 def run_locally(argv: list[str], dbt_worker_socket: str | None = None) -> None:
     """Run one step with the Airflow worker's environment, its output in the task log: dbt on the warm dbt worker
-    when one is configured and listening (the same command, without dbt's ~3 s cold start), else as a subprocess."""
+    when one is configured and listening (the same command, without dbt's start-up), else as a subprocess."""
     if dbt_worker_socket and _ran_on_dbt_worker(argv, dbt_worker_socket):
         return
     log.info("running %s", " ".join(argv))
