@@ -16,7 +16,7 @@ from airflow.sdk import DAG, Asset, chain
 from stockfeed_pipeline.operators import freshness_gate, make_task
 from stockfeed_pipeline.schedule import pipeline_schedule
 from stockfeed_pipeline.settings import PipelineSettings, Schedule
-from stockfeed_pipeline.steps import pipeline_steps
+from stockfeed_pipeline.steps import minute_selector, pipeline_steps
 
 GOLD = Asset(name="stockfeed_gold", uri="x-stockfeed://warehouse/gold")
 
@@ -38,6 +38,8 @@ with DAG(
         "max_retry_delay": timedelta(minutes=2),
     },
     tags=["stockfeed"],
+    # dbt_build's selector narrows a minute's build to the kinds of rows its load committed (steps.BUILD_SELECTOR)
+    user_defined_macros={"minute_selector": minute_selector},
 ) as dag:
     tasks = [make_task(step, settings, outlets=[GOLD] if step.builds_gold else []) for step in pipeline_steps(settings)]
     if settings.schedule is Schedule.EVENTS:  # the alarm on the timer's cadence, not in runs that objects started

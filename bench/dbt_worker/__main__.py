@@ -4,7 +4,7 @@
 
 Two copies of one warehouse (the simulator's quotes and trades, `--history-minutes` of history, built once with
 `full_build`). Each round adds the same new minute to both, then runs the DAG's two dbt steps on each copy:
-`dbt build --selector minute_job` (every run) and the freshness alarm (`dbt test --select tag:freshness --vars
+`dbt build --selector minute_job` (both kinds new) and the freshness alarm (`dbt test --select tag:freshness --vars
 ...`: timer and manual runs; runs that objects start skip it), cold through the CLI on one copy and through the
 worker on the other; which goes first alternates per round. Each command keeps its own target folder on both
 sides, so the CLI's partial parsing is as warm as it can be (a folder shared by commands with different --vars

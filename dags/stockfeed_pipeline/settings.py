@@ -42,6 +42,9 @@ class PipelineSettings:
     service_account: str | None
     warehouse_claim: str | None  # a PVC holding the DuckDB file (the embedded warehouse); None with Snowflake
     warehouse_mount_path: str
+    # a pod template (YAML) every step's pod starts from, for what only the cluster knows: node selectors,
+    # tolerations, image pull secrets. The step's own settings (image, command, resources, volumes) win over it.
+    pod_template_file: str | None
     # Local mode
     loader_command: str
     static_loader_command: str
@@ -87,6 +90,7 @@ class PipelineSettings:
             service_account=env.get("PIPELINE_SERVICE_ACCOUNT") or None,
             warehouse_claim=env.get("PIPELINE_WAREHOUSE_CLAIM") or None,
             warehouse_mount_path=env.get("PIPELINE_WAREHOUSE_MOUNT_PATH", "/data"),
+            pod_template_file=env.get("PIPELINE_POD_TEMPLATE_FILE") or None,
             loader_command=loader_command,
             static_loader_command=env.get("PIPELINE_STATIC_LOADER_COMMAND", loader_command + "-static"),
             dbt_command=env.get("PIPELINE_DBT_COMMAND", "dbt"),

@@ -47,6 +47,7 @@ def describe(dags_folder: str, *, pods: bool) -> dict[str, Any]:
         for task in dag.tasks:
             entry: dict[str, Any] = {
                 "operator": type(task).__name__,
+                "bases": [cls.__name__ for cls in type(task).__mro__],
                 "upstream": sorted(task.upstream_task_ids),
                 "retries": task.retries,
                 "retry_delay": seconds(task.retry_delay),
@@ -67,6 +68,7 @@ def describe(dags_folder: str, *, pods: bool) -> dict[str, Any]:
             "schedule": describe_schedule(dag.schedule),
             "catchup": dag.catchup,
             "max_active_runs": dag.max_active_runs,
+            "user_defined_macros": sorted(dag.user_defined_macros or {}),
             "tasks": tasks,
         }
     return result

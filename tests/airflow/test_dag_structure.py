@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import sys
@@ -115,7 +116,14 @@ def test_cron_is_the_originals_every_minute(cron: dict) -> None:
 def test_kubernetes_mode_uses_pods_and_local_mode_subprocesses(local: dict, kubernetes: dict) -> None:
     pod_tasks = {name: t["operator"] for name, t in kubernetes["dags"][DAG_ID]["tasks"].items()}
     assert pod_tasks.pop("freshness_due") == "ShortCircuitOperator"  # a decision, no work: in the scheduler
-    assert set(pod_tasks.values()) == {"KubernetesPodOperator"}
+    # the loader's pod reports what it committed (its XCom), from which the build's selection is chosen
+    assert pod_tasks == {
+        "load_bronze_objects": "LoadPodOperator",
+        "dbt_build": "KubernetesPodOperator",
+        "check_gold_freshness": "KubernetesPodOperator",
+    }
+    for task in kubernetes["dags"][DAG_ID]["tasks"].values():
+        assert task["operator"] == "ShortCircuitOperator" or "KubernetesPodOperator" in task["bases"]
     local_tasks = local["dags"][DAG_ID]["tasks"]
     assert {t["operator"] for name, t in local_tasks.items() if name != "freshness_due"} == {"PythonOperator"}
     assert local_tasks["load_bronze_objects"]["argv"] == ["/opt/x/stockfeed-load"]
@@ -140,7 +148,7 @@ def test_static_dag_loads_the_csvs_then_builds_the_reference_models(mode: str, r
         assert 0 < task["execution_timeout"] <= 15 * 60
     assert tasks["dbt_build_reference"]["outlets"] == ["x-stockfeed://warehouse/reference"]
     expected = "KubernetesPodOperator" if mode == "kubernetes" else "PythonOperator"
-    assert {task["operator"] for task in tasks.values()} == {expected}
+    assert all(expected in task["bases"] for task in tasks.values())
 
 
 def test_static_dag_runs_the_static_loader_next_to_the_loader_and_builds_the_reference_models(local: dict) -> None:
@@ -153,18 +161,38 @@ def test_static_dag_runs_the_static_loader_next_to_the_loader_and_builds_the_ref
     assert (models / "company_reviews_cleaned.sql").exists()
 
 
+# What the loader's task returns (operators.load_locally, pod_operators.LoadPodOperator) after a first attempt.
+BOTH_KINDS = {"rows": 3, "rows_by_kind": {"quotes": 2, "trades": 1, "other": 0}, "attempt": 1}
+QUOTES_ONLY = {"rows": 2, "rows_by_kind": {"quotes": 2, "trades": 0, "other": 0}, "attempt": 1}
+
+
+class FakeTaskInstance:
+    """`ti` in the template: only xcom_pull, answering for the load task."""
+
+    def __init__(self, load_report: object) -> None:
+        self.load_report = load_report
+
+    def xcom_pull(self, task_ids: str) -> object:
+        assert task_ids == "load_bronze_objects"
+        return self.load_report
+
+
 def render_selector(
     template: str,
     previous_success_end: datetime | None,
     interval_end: datetime | None,
     run_type: str = "scheduled",
     previous_success_start: datetime | None = None,
+    load_report: object = BOTH_KINDS,
 ) -> str:
     """The template rendered with the context Airflow 3 gives: a run without a logical date (asset-triggered) has no
-    data interval keys at all, so touching them fails (StrictUndefined, Airflow's default)."""
+    data interval keys at all, so touching them fails (StrictUndefined, Airflow's default). The DAG's
+    user_defined_macros bring minute_selector."""
     context: dict[str, object] = {
         "prev_start_date_success": previous_success_start,
         "dag_run": types.SimpleNamespace(run_type=run_type),
+        "ti": FakeTaskInstance(load_report),
+        "minute_selector": steps.minute_selector,
     }
     if interval_end is not None:
         context |= {"prev_data_interval_end_success": previous_success_end, "data_interval_end": interval_end}
@@ -215,9 +243,63 @@ def test_events_build_reference_data_first_and_at_the_top_of_the_hour(
     assert rendered == selector
 
 
-def test_both_selectors_exist_in_the_dbt_project() -> None:
+def test_every_selector_the_dag_picks_exists_in_the_dbt_project() -> None:
     names = {entry["name"] for entry in yaml.safe_load((REPO / "dbt" / "selectors.yml").read_text())["selectors"]}
-    assert {"minute_job", "full_build"} <= names
+    assert {"minute_job", "minute_quotes", "minute_trades", "minute_clock", "full_build"} <= names
+
+
+@pytest.mark.parametrize(
+    ("report", "selector"),
+    [
+        (QUOTES_ONLY, "minute_quotes"),
+        ({"rows": 4, "rows_by_kind": {"quotes": 0, "trades": 4, "other": 0}, "attempt": 1}, "minute_trades"),
+        (BOTH_KINDS, "minute_job"),
+        # nothing committed: only the model measured against the clock (staleness shows within a minute)
+        ({"rows": 0, "rows_by_kind": {"quotes": 0, "trades": 0, "other": 0}, "attempt": 1}, "minute_clock"),
+        # rows no model reads by kind (contract checks off): everything, to be safe
+        ({"rows": 2, "rows_by_kind": {"quotes": 1, "trades": 0, "other": 1}, "attempt": 1}, "minute_job"),
+        # a retry: the attempt before may have committed rows this report does not count
+        ({**QUOTES_ONLY, "attempt": 2}, "minute_job"),
+        ({"rows": 0, "rows_by_kind": {"quotes": 0, "trades": 0, "other": 0}, "attempt": 2}, "minute_job"),
+        # no report (another loader command), or one this DAG cannot vouch for
+        (None, "minute_job"),
+        ("quotes", "minute_job"),
+        ({**QUOTES_ONLY, "attempt": None}, "minute_job"),
+        ({"rows": 1, "rows_by_kind": {"quotes": 1}, "attempt": 1}, "minute_job"),  # a kind missing
+        ({"rows": 5, "rows_by_kind": {}, "attempt": 1}, "minute_job"),
+        ({"rows": 5, "rows_by_kind": {"quotes": 0, "trades": 0, "other": 0}, "attempt": 1}, "minute_job"),  # sum
+        ({"rows_by_kind": {"quotes": 0, "trades": 0, "other": 0}, "attempt": 1}, "minute_job"),  # no total
+        ({"rows": 1, "rows_by_kind": {"quotes": "1", "trades": 0, "other": 0}, "attempt": 1}, "minute_job"),
+        ({"rows": 1, "rows_by_kind": {"quotes": True, "trades": 0, "other": 0}, "attempt": 1}, "minute_job"),
+        ({"rows": 0, "rows_by_kind": {"quotes": 1, "trades": -1, "other": 0}, "attempt": 1}, "minute_job"),
+        ({"rows": 2, "rows_by_kind": {"quotes": 1, "trades": 0, "other": 0, "candles": 1}, "attempt": 1}, "minute_job"),
+    ],
+)
+def test_a_minute_builds_only_what_its_load_touched(report: object, selector: str) -> None:
+    assert steps.minute_selector(report) == selector
+
+
+def test_event_runs_are_narrowed_and_timer_runs_build_the_whole_minute(local: dict) -> None:
+    template = local["dags"][DAG_ID]["tasks"]["dbt_build"]["argv"][3]
+    render = functools.partial(render_selector, template, None, load_report=QUOTES_ONLY)
+    assert render(None, "asset_triggered") == "minute_quotes"
+    # the timer's runs catch up after an event run whose build failed: never narrowed
+    assert render(at(14, 5), "scheduled", at(14, 3)) == "minute_job"
+    assert render(at(14, 0), "scheduled", at(13, 58)) == "full_build"
+
+
+def test_cron_minutes_are_narrowed_after_a_successful_minute(cron: dict) -> None:
+    template = cron["dags"][DAG_ID]["tasks"]["dbt_build"]["argv"][3]
+    assert render_selector(template, at(14, 5), at(14, 6), load_report=QUOTES_ONLY) == "minute_quotes"
+    assert render_selector(template, at(14, 4), at(14, 6), load_report=QUOTES_ONLY) == "full_build"
+
+
+@pytest.mark.parametrize("mode", ["local", "kubernetes", "cron"])
+def test_the_dag_brings_the_selector_function_its_template_calls(mode: str, request: pytest.FixtureRequest) -> None:
+    dag = request.getfixturevalue(mode)["dags"][DAG_ID]
+    assert dag["user_defined_macros"] == ["minute_selector"]
+    if mode != "kubernetes":  # there the command is the pod's (tests/k8s/test_dag_pods.py)
+        assert "minute_selector(ti.xcom_pull(task_ids='load_bronze_objects'))" in dag["tasks"]["dbt_build"]["argv"][3]
 
 
 def test_a_bad_schedule_is_an_import_error_naming_the_variable(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """Local mode's step runner: dbt steps go to the warm dbt worker when one listens, run cold when none does, and
-a failure either way fails the task. The worker here runs a stand-in for dbt (real dbt: tests/integration)."""
+a failure either way fails the task; the loader's step returns its report. The worker here runs a stand-in for dbt
+and the loader is a stand-in program (the real ones: tests/integration)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import signal
 import sys
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from tests.airflow.dag_inspection import DAGS
 
 sys.path.insert(0, str(DAGS))
 
-from stockfeed_pipeline.operators import run_locally
+from stockfeed_pipeline.operators import load_locally, run_locally
 from stockfeed_pipeline.settings import PipelineSettings
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
@@ -82,3 +84,26 @@ def test_the_worker_socket_is_a_setting_off_by_default() -> None:
     assert PipelineSettings.from_env({"PIPELINE_DBT_WORKER_SOCKET": "/run/dbt.sock"}).dbt_worker_socket == (
         "/run/dbt.sock"
     )
+
+
+def fake_loader(body: str) -> list[str]:
+    return [sys.executable, "-c", f"import json, os, pathlib\n{body}"]
+
+
+def test_the_load_step_returns_the_loaders_report_with_its_attempt() -> None:
+    report = {"run": "r1", "rows": 3, "rows_by_kind": {"quotes": 3, "trades": 0, "other": 0}}
+    writes = f"pathlib.Path(os.environ['LOADER_REPORT_FILE']).write_text(json.dumps({report!r}))"
+    returned = load_locally(fake_loader(writes), ti=types.SimpleNamespace(try_number=2))
+    assert returned == {**report, "attempt": 2}
+
+
+def test_a_loader_without_a_report_returns_none(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    silent = fake_loader("print('loaded, reported nothing')")
+    assert load_locally(silent, ti=types.SimpleNamespace(try_number=1)) is None
+    assert "wrote no report" in caplog.text
+
+
+def test_a_failing_loader_fails_the_step() -> None:
+    with pytest.raises(RuntimeError, match="exited with 3"):
+        load_locally(fake_loader("raise SystemExit(3)"), ti=types.SimpleNamespace(try_number=1))

@@ -1,10 +1,11 @@
 """The DAG in local mode, run by Airflow itself (`airflow dags test`) against the local stack: bronze objects in
 MinIO (written with the consumer's own naming and encoding) -> the real loader -> DuckDB -> the real dbt build ->
-the freshness check, with Airflow's metadata on the stack's PostgreSQL (LocalExecutor). A second run loads
-nothing new and leaves the tables as they were; each run's dbt selector is the one its schedule calls for
-(full_build first, minute_job after a good minute). A third run with a freshness limit the data is older than
-fails at the freshness alarm. Then the second DAG, static_to_snowflake: reference CSVs in the bucket ->
-stockfeed-load-static -> the company tables."""
+the freshness check, with Airflow's metadata on the stack's PostgreSQL (LocalExecutor). Each run's dbt selection is
+the one its schedule and its load call for: full_build first; after a good minute, minute_clock when the load
+brought nothing new (only the model measured against the clock), minute_quotes when it brought only quotes,
+minute_trades when only trades. A last run with a freshness limit the data is older than fails at the freshness
+alarm. Then the second DAG, static_to_snowflake: reference CSVs in the bucket -> stockfeed-load-static -> the
+company tables."""
 
 from __future__ import annotations
 
@@ -53,12 +54,25 @@ COMPANY_STOCKS_CSV = "symbol,company_name,sector,p_e_ratio\nAAPL,Apple Inc.,Tech
 COMPANY_REVIEWS_CSV = 'symbol,company_name,review\nAAPL,Apple Inc.,"4.5/5 - Great team, very supportive"\n'
 
 
-def write_bronze(s3: Any, bucket: str, rows: list[dict[str, Any]]) -> int:
+def trades(now: int) -> list[dict[str, Any]]:
+    """A minute of trades for the same symbols, one every 5 s each."""
+    rows = []
+    for offset in range(0, 60, 5):
+        for number, symbol in enumerate(SYMBOLS):
+            rows.append({
+                "schema_version": "trade.v1", "s": symbol, "p": 100.0 + number, "t": (now - 60 + offset) * 1000,
+                "v": 10 + offset, "c": ["1"], "fetched_at": now - 60 + offset + 0.5, "source": "simulator",
+                "feed": "test",
+            })  # fmt: skip
+    return rows
+
+
+def write_bronze(s3: Any, bucket: str, rows: list[dict[str, Any]], topic: str = TOPIC) -> int:
     """Objects of 12 records each, as the consumer names them: (topic, partition 0, first offset)."""
     objects = 0
     for first in range(0, len(rows), 12):
         batch = [json.dumps(row).encode() for row in rows[first : first + 12]]
-        key = bronze_key("bronze", TOPIC, 0, first, int(rows[first]["fetched_at"] * 1000))
+        key = bronze_key("bronze", topic, 0, first, int(rows[first]["fetched_at"] * 1000))
         s3.put_object(Bucket=bucket, Key=key, Body=encode_object(batch, 6))
         objects += 1
     return objects
@@ -117,11 +131,20 @@ def new_dbt_commands(log_dir: Path, before: list[str]) -> list[str]:
     return shown
 
 
-def counts(warehouse: Path) -> dict[str, int]:
+def latest_kpis_as_of(warehouse: Path) -> Any:
+    """When gold_latest_kpis was last built: the clock its staleness columns were measured against."""
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return conn.execute("select max(as_of) from common.gold_latest_kpis").fetchone()[0]  # type: ignore[index]
+
+
+TABLES = ("bronze_stock_quotes_raw", "bronze_load_ledger", "silver_clean_stock_quotes", "gold_kpi")
+
+
+def counts(warehouse: Path, tables: tuple[str, ...] = TABLES) -> dict[str, int]:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         return {
             table: conn.execute(f"select count(*) from common.{table}").fetchone()[0]  # type: ignore[index]
-            for table in ("bronze_stock_quotes_raw", "bronze_load_ledger", "silver_clean_stock_quotes", "gold_kpi")
+            for table in tables
         }
 
 
@@ -149,22 +172,48 @@ def test_dag_loads_builds_and_a_second_run_loads_nothing(
     assert after_first["silver_clean_stock_quotes"] == len(rows) // 2, "one silver row per (symbol, t)"
     assert after_first["gold_kpi"] == len(SYMBOLS)
 
+    # The previous minute succeeded, and nothing new landed: only gold_latest_kpis, whose staleness is the clock's.
     before = dbt_commands(logs)
+    built_at = latest_kpis_as_of(warehouse)
     second = run_dag(env, "2026-11-27T10:01:00+00:00")
     assert second.returncode == 0, (second.stdout + second.stderr)[-4000:]
     assert counts(warehouse) == after_first, "nothing new in the bucket: nothing new in any table"
-    assert new_dbt_commands(logs, before)[0] == "build --selector minute_job", "the previous minute succeeded"
+    assert new_dbt_commands(logs, before) == ["build --selector minute_clock", "test --select tag:freshness"]
+    assert latest_kpis_as_of(warehouse) > built_at, "gold_latest_kpis measured its staleness again"
+
+    # Only quotes landed: the minute job without the trades-only models.
+    older = quotes(int(time.time()) - 600)  # quotes not seen yet (older than the newest), in objects of new content
+    write_bronze(s3, s3_bucket, older)
+    before = dbt_commands(logs)
+    third = run_dag(env, "2026-11-27T10:02:00+00:00")
+    assert third.returncode == 0, (third.stdout + third.stderr)[-4000:]
+    assert new_dbt_commands(logs, before) == ["build --selector minute_quotes", "test --select tag:freshness"]
+    after_quotes = counts(warehouse)
+    assert after_quotes["silver_clean_stock_quotes"] == (len(rows) + len(older)) // 2
+
+    # Only trades landed: the trades' models (and the shared ones), not the quotes' gold tables.
+    trade_rows = trades(int(time.time()))
+    write_bronze(s3, s3_bucket, trade_rows, topic="stock-trades")
+    before = dbt_commands(logs)
+    fourth = run_dag(env, "2026-11-27T10:03:00+00:00")
+    assert fourth.returncode == 0, (fourth.stdout + fourth.stderr)[-4000:]
+    assert new_dbt_commands(logs, before) == ["build --selector minute_trades", "test --select tag:freshness"]
+    trade_tables = counts(warehouse, ("silver_clean_trades", "gold_trades_1m", "silver_clean_stock_quotes"))
+    assert trade_tables["silver_clean_trades"] == len(trade_rows)
+    assert trade_tables["gold_trades_1m"] > 0
+    assert trade_tables["silver_clean_stock_quotes"] == after_quotes["silver_clean_stock_quotes"]
+    settled = counts(warehouse)
 
     # The alarm fails on stale data: the newest quote is older than 5 s by now (it was 9.5 s old when written).
     before = dbt_commands(logs)
-    stale = run_dag({**env, "PIPELINE_FRESHNESS_MAX_AGE_SECONDS": "5"}, "2026-11-27T10:02:00+00:00")
+    stale = run_dag({**env, "PIPELINE_FRESHNESS_MAX_AGE_SECONDS": "5"}, "2026-11-27T10:04:00+00:00")
     assert stale.returncode != 0, "a stale gold_kpi must fail the run"
     assert "assert_gold_kpi_is_fresh" in stale.stdout + stale.stderr
     build, *alarms = new_dbt_commands(logs, before)  # the alarm task retries before the run fails
-    assert build == "build --selector minute_job"
+    assert build == "build --selector minute_clock"
     assert alarms, "the freshness alarm ran"
     assert set(alarms) == {"test --select tag:freshness"}
-    assert counts(warehouse) == after_first, "the build before the alarm still ran and changed nothing"
+    assert counts(warehouse) == settled
 
     # The original's second DAG: reference CSVs from a bucket -> stockfeed-load-static -> the company tables.
     # (Re-running with the same files changes nothing: services/loader/tests/test_static.py, and on fakesnow in

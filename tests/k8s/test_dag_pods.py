@@ -46,12 +46,13 @@ def test_pods_have_the_intended_image_command_and_resources(rendered_pods: dict[
     for task_id, (image, command, args_prefix) in expected.items():
         pod = rendered_pods[task_id]
         assert pod["metadata"]["namespace"] == namespace
-        (container,) = pod["spec"]["containers"]
+        container = pod["spec"]["containers"][0]  # the loader's pod also has KubernetesPodOperator's XCom sidecar
         assert container["image"] == image
         assert container["command"] == command
         assert container.get("args", [])[: len(args_prefix)] == args_prefix
         if task_id == "dbt_build":  # the selector is a template Airflow renders per run (steps.BUILD_SELECTOR)
             assert "minute_job" in container["args"][2]
+            assert "minute_selector(ti.xcom_pull(task_ids='load_bronze_objects'))" in container["args"][2]
             assert "full_build" in container["args"][2]
             assert container["args"][3:] == ["--target", "duckdb"]
         resources = container["resources"]
@@ -60,7 +61,25 @@ def test_pods_have_the_intended_image_command_and_resources(rendered_pods: dict[
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
         assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
         mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
-        assert mounts == {"tmp": "/tmp", "warehouse": "/data"}
+        xcom = {"xcom": "/airflow/xcom"} if task_id == "load_bronze_objects" else {}
+        assert mounts == {"tmp": "/tmp", "warehouse": "/data", **xcom}
+
+
+def test_the_loader_reports_through_a_sidecar_in_its_own_image(rendered_pods: dict[str, dict]) -> None:
+    """The loader writes its report (the kinds of rows it committed) where KubernetesPodOperator reads its XCom; the
+    sidecar that serves the file runs in the loader's image (nothing else to pull) as an unprivileged user."""
+    loader, sidecar = rendered_pods["load_bronze_objects"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in loader.get("env", [])}
+    assert env["LOADER_REPORT_FILE"] == "/airflow/xcom/return.json"
+    assert sidecar["name"] == "airflow-xcom-sidecar"
+    assert sidecar["image"] == IMAGES["loader"]
+    assert sidecar.get("imagePullPolicy") == loader.get("imagePullPolicy")
+    context = sidecar["securityContext"]
+    assert context["runAsUser"] != 0
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    for task_id in ("dbt_build", "check_gold_freshness"):
+        assert len(rendered_pods[task_id]["spec"]["containers"]) == 1
 
 
 def test_credentials_come_only_from_secret_references(rendered_pods: dict[str, dict]) -> None:
@@ -70,7 +89,8 @@ def test_credentials_come_only_from_secret_references(rendered_pods: dict[str, d
         "check_gold_freshness": "stockfeed-dbt",
     }
     for task_id, pod in rendered_pods.items():
-        (container,) = pod["spec"]["containers"]
+        container, *sidecars = pod["spec"]["containers"]
+        assert all("env" not in c and "envFrom" not in c for c in sidecars), "the XCom sidecar gets no settings"
         env_from = container["envFrom"]
         assert {"secretRef": {"name": secrets[task_id]}} in env_from
         assert {"configMapRef": {"name": "stockfeed-pipeline"}} in env_from

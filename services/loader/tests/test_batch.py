@@ -9,6 +9,7 @@ import pytest
 
 from stockfeed_loader.batch import LOADED, QUARANTINED, PreparedBatch, PreparedObject, ledger_rows
 from stockfeed_loader.fetch import staged_name
+from stockfeed_loader.kinds import KindCounts
 
 pytestmark = pytest.mark.unit
 
@@ -27,6 +28,17 @@ def test_only_objects_with_rows_are_staged() -> None:
     assert prepared.staged == (good,)
     assert prepared.staged_rows == 3
     assert [o.status for o in prepared.objects] == [LOADED, LOADED, QUARANTINED]
+
+
+def test_rows_per_kind_sum_over_the_staged_objects_only() -> None:
+    quotes = PreparedObject("a", "e1", 3, "00000-a", kinds=KindCounts(quotes=3))
+    mixed = PreparedObject("b", "e2", 4, "00001-b", kinds=KindCounts(quotes=1, trades=2, other=1))
+    bad = PreparedObject("c", "e3", 0, None, "bad gzip")
+    assert bad.kinds == KindCounts()  # a quarantined object has no rows of any kind
+    prepared = batch(quotes, mixed, bad)
+    assert prepared.staged_kinds == KindCounts(quotes=4, trades=2, other=1)
+    assert prepared.staged_kinds.total == prepared.staged_rows
+    assert batch(bad).staged_kinds == KindCounts()
 
 
 def test_every_object_gets_a_ledger_row_with_the_batch_time() -> None:

@@ -184,3 +184,16 @@ def test_the_s3_access_key_id_also_comes_from_a_file(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("LOADER_S3_ACCESS_KEY_ID", "AKIAENV")
     with pytest.raises(ConfigError, match="LOADER_S3_ACCESS_KEY_ID or LOADER_S3_ACCESS_KEY_ID_FILE"):
         s3_access_key_id(load_settings())
+
+
+def test_the_report_file_is_optional_and_set_by_variable_or_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stockfeed_loader.cli import parse_args
+
+    assert load_settings().report_file is None
+    monkeypatch.setenv("LOADER_REPORT_FILE", "")  # how a chart renders an unset value
+    assert load_settings().report_file is None
+    monkeypatch.setenv("LOADER_REPORT_FILE", "/airflow/xcom/return.json")
+    assert load_settings().report_file == Path("/airflow/xcom/return.json")
+    flags = parse_args(["--report-file", "/tmp/r.json"])
+    assert flags == {"report_file": "/tmp/r.json"}
+    assert load_settings(**flags).report_file == Path("/tmp/r.json")

@@ -8,7 +8,15 @@ import json
 
 import pytest
 
-from stockfeed_loader.parsing import ANY_CONTRACT, RejectedObjectError, check_line, convert, wrap_line
+from stockfeed_loader.kinds import OTHER, QUOTES, TRADES, KindCounts
+from stockfeed_loader.parsing import (
+    ANY_CONTRACT,
+    RejectedObjectError,
+    check_line,
+    convert,
+    convert_by_kind,
+    wrap_line,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -97,11 +105,42 @@ def test_wrap_line_escapes_the_key_as_json() -> None:
     assert wrap_line(json.dumps('a"b'), "{}") == '{"object_key":"a\\"b","v":{}}\n'
 
 
+TRADE = (
+    '{"schema_version":"trade.v1","s":"AAPL","p":189.5,"t":1700000000123,"v":100,"c":null,'
+    '"fetched_at":1700000000.2,"source":"simulator","feed":"demo"}'
+)
+
+
 def test_any_contract_accepts_quotes_and_trades_but_not_unknown_versions() -> None:
-    trade = (
-        '{"schema_version":"trade.v1","s":"AAPL","p":189.5,"t":1700000000123,"v":100,"c":null,'
-        '"fetched_at":1700000000.2,"source":"simulator","feed":"demo"}'
-    )
-    check_line(trade, 1, ANY_CONTRACT)
+    check_line(TRADE, 1, ANY_CONTRACT)
     with pytest.raises(RejectedObjectError, match=r"unknown schema_version 'trade\.v9'"):
-        check_line(trade.replace("trade.v1", "trade.v9"), 2, ANY_CONTRACT)
+        check_line(TRADE.replace("trade.v1", "trade.v9"), 2, ANY_CONTRACT)
+
+
+def test_check_line_returns_the_record_kind() -> None:
+    assert check_line(json.dumps(quote()), 1, ANY_CONTRACT) == QUOTES
+    assert check_line(TRADE, 1, ANY_CONTRACT) == TRADES
+    assert check_line('{"a": 1}', 1, None) == OTHER
+
+
+def test_convert_counts_the_rows_of_each_kind() -> None:
+    unversioned = {key: value for key, value in quote().items() if key != "schema_version"}  # the original's quote
+    lines = [
+        json.dumps(quote()),
+        TRADE,
+        "",
+        json.dumps(unversioned),
+        json.dumps(quote(1714525201)),
+        '{"note": "neither view reads this"}',
+        TRADE,
+    ]
+    data = gz("\n".join(lines) + "\n")
+    target = io.BytesIO()
+    counts = convert_by_kind(io.BytesIO(data), target, KEY, None)
+    assert counts == KindCounts(quotes=3, trades=2, other=1)
+    assert counts.total == len(gzip.decompress(target.getvalue()).splitlines()) == 6
+    assert convert(io.BytesIO(data), io.BytesIO(), KEY, None) == 6  # the plain count stays an int
+
+
+def test_an_empty_object_has_no_rows_of_any_kind() -> None:
+    assert convert_by_kind(io.BytesIO(gz("\n\n")), io.BytesIO(), KEY, ANY_CONTRACT) == KindCounts()

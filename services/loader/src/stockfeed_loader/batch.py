@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from stockfeed_loader.kinds import NO_ROWS, KindCounts
+
 LOADED = "loaded"
 QUARANTINED = "quarantined"
 
@@ -19,6 +21,7 @@ class PreparedObject:
     rows: int
     staged_name: str | None  # file name inside the batch directory; None when quarantined or empty
     reason: str | None = None  # why it is quarantined
+    kinds: KindCounts = NO_ROWS  # `rows` per kind (kinds.py); none when quarantined or empty
 
     @property
     def status(self) -> str:
@@ -43,6 +46,10 @@ class PreparedBatch:
     @property
     def staged_rows(self) -> int:
         return sum(obj.rows for obj in self.staged)
+
+    @property
+    def staged_kinds(self) -> KindCounts:
+        return sum((obj.kinds for obj in self.staged), NO_ROWS)
 
     @property
     def stage_path(self) -> str:

@@ -1,16 +1,23 @@
-"""`stockfeed-load`: one run, a one-line summary on stdout, and an exit code Airflow can act on.
+"""`stockfeed-load`: one run, a one-line summary on stdout, an optional JSON report (LOADER_REPORT_FILE), and an
+exit code Airflow can act on.
 
 Exit codes: 0 all new objects loaded (or none new); 1 the run finished but quarantined at least one object;
-2 configuration error; 3 S3 or warehouse error (the current batch was rolled back; a re-run is safe).
+2 configuration error; 3 S3 or warehouse error (the current batch was rolled back; a re-run is safe), or the
+report could not be written.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import logging
+import os
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from stockfeed_loader import sql
@@ -61,6 +68,9 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, Any]:
         help="list whole prefixes, ignoring the watermark (finds objects that arrived after the window)",
     )
     parser.add_argument("--dry-run", action="store_const", const=True, help="list what would be loaded, load nothing")
+    parser.add_argument(
+        "--report-file", help="LOADER_REPORT_FILE: write a finished run's counts there as JSON (not on --dry-run)"
+    )
     parser.add_argument("--log-level", help="LOADER_LOG_LEVEL")
     return {key: value for key, value in vars(parser.parse_args(argv)).items() if value is not None}
 
@@ -105,13 +115,43 @@ def make_warehouse(settings: LoaderSettings) -> Warehouse:
 
 
 def format_summary(summary: RunSummary, status: str, error: str | None = None) -> str:
+    kinds = summary.rows_by_kind
     line = (
         f"stockfeed-load status={status} target={summary.target} run={summary.run_id} "
         f"objects={summary.loaded + summary.quarantined} loaded={summary.loaded} "
-        f"quarantined={summary.quarantined} rows={summary.rows} listed={summary.listed} new={summary.new} "
+        f"quarantined={summary.quarantined} rows={summary.rows} quote_rows={kinds.quotes} "
+        f"trade_rows={kinds.trades} other_rows={kinds.other} listed={summary.listed} new={summary.new} "
         f"batches={summary.batches} seconds={summary.seconds:.2f}"
     )
     return f"{line} error={error!r}" if error else line
+
+
+def run_report(summary: RunSummary, status: str) -> dict[str, Any]:
+    """What LOADER_REPORT_FILE receives: the DAG picks the dbt models to build from `rows_by_kind`."""
+    return {
+        "run": summary.run_id,
+        "status": status,
+        "objects": summary.loaded + summary.quarantined,
+        "rows": summary.rows,
+        "rows_by_kind": summary.rows_by_kind.as_dict(),
+    }
+
+
+def write_report(path: Path, report: Mapping[str, Any]) -> None:
+    """Write `report` to `path` as JSON through a temporary file in the same directory and a rename, so a reader
+    finds the whole report or none. The directory must exist (on Kubernetes: the XCom volume)."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            os.fchmod(out.fileno(), 0o644)  # not mkstemp's 0600: the XCom sidecar may read as another user
+            json.dump(report, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def exit_code(summary: RunSummary) -> int:
@@ -137,6 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("snowflake.connector", "botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
+    if settings.report_file is not None:  # a report left by an earlier run must not pass for this one's
+        with contextlib.suppress(FileNotFoundError):
+            settings.report_file.unlink()
     summary = RunSummary(target=settings.resolved_target.value, run_id="-")
     warehouse: Warehouse | None = None
     try:
@@ -158,6 +201,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key in summary.quarantined_keys:
         log.warning("quarantined: %s (see the ledger for the reason)", key)
     status = "dry-run" if settings.dry_run else ("quarantined" if summary.quarantined else "ok")
+    if settings.report_file is not None and not settings.dry_run:
+        try:
+            write_report(settings.report_file, run_report(summary, status))
+        except OSError as error:
+            # the rows are committed, but the DAG cannot tell which models they touch: fail the task
+            problem = f"LOADER_REPORT_FILE: cannot write {settings.report_file}: {error.strerror or error}"
+            log.error("%s", problem)
+            return _failed(summary, started, problem)
     print(format_summary(summary, status), flush=True)
     return exit_code(summary)
 

@@ -60,6 +60,8 @@ class LoaderSettings(BaseSettings):
     # an object whose dt=/hour= is more than this ahead of the clock is quarantined and never the watermark
     max_future_hours: int = Field(default=2, ge=0, le=24 * 366)
     dry_run: bool = False
+    # after a finished run (not a dry run), its counts as JSON for the DAG; the directory must exist
+    report_file: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # warehouse (names shared by both targets; DuckDB's database is its file)
@@ -95,6 +97,12 @@ class LoaderSettings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("report_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # a chart renders an unset value as "": that means no report, not a report at "."
+        return None if value == "" else value
 
     @field_validator("prefixes", "topics", mode="before")
     @classmethod

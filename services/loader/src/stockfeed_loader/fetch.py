@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from stockfeed_loader.batch import PreparedObject
 from stockfeed_loader.errors import SourceError
 from stockfeed_loader.keys import ListedObject
-from stockfeed_loader.parsing import DEFAULT_LIMITS, Limits, RejectedObjectError, convert
+from stockfeed_loader.parsing import DEFAULT_LIMITS, Limits, RejectedObjectError, convert_by_kind
 
 log = logging.getLogger(__name__)
 _CHUNK = 1024 * 1024
@@ -87,14 +87,14 @@ def prepare_object(
         target = directory / name
         try:
             with target.open("wb") as sink:
-                rows = convert(download, sink, obj.key, expected_schema, limits)
+                kinds = convert_by_kind(download, sink, obj.key, expected_schema, limits)
         except RejectedObjectError as rejected:
             target.unlink(missing_ok=True)
             return _quarantined(obj, etag, str(rejected))
-    if rows == 0:
+    if kinds.total == 0:
         target.unlink()  # nothing to copy; the ledger row alone records it
         return PreparedObject(obj.key, etag, 0, None)
-    return PreparedObject(obj.key, etag, rows, name)
+    return PreparedObject(obj.key, etag, kinds.total, name, kinds=kinds)
 
 
 def prepare_batch(

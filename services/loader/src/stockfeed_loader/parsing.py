@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from stockfeed_contracts import reason_invalid
 from stockfeed_contracts.json_rules import MAX_DEPTH, nesting_depth, unique_keys
+from stockfeed_loader.kinds import KINDS, KindCounts, record_kind
 
 # fast, still a few times smaller than the text; the staged file is deleted after the batch
 STAGED_GZIP_LEVEL = 3
@@ -95,9 +96,12 @@ def parse_record(text: str) -> Any:
 ANY_CONTRACT = "any"
 
 
-def check_line(text: str, line_no: int, expected_schema: str | None) -> None:
+def check_line(text: str, line_no: int, expected_schema: str | None) -> str:
     """Raise RejectedObjectError unless `text` is one JSON object following `expected_schema` (a version such as
-    quote.v1, or ANY_CONTRACT for the record's own); None checks only that it is a JSON object."""
+    quote.v1, or ANY_CONTRACT for the record's own); None checks only that it is a JSON object.
+
+    Returns the record's kind (kinds.record_kind), from the parse the check needs anyway.
+    """
     try:
         record = parse_record(text)
     except ValueError as error:
@@ -107,6 +111,7 @@ def check_line(text: str, line_no: int, expected_schema: str | None) -> None:
     pinned = None if expected_schema == ANY_CONTRACT else expected_schema
     if expected_schema is not None and (reason := reason_invalid(record, pinned)) is not None:
         raise RejectedObjectError(f"line {line_no}: {reason}")
+    return record_kind(record)
 
 
 def wrap_line(key_json: str, text: str) -> str:
@@ -117,13 +122,21 @@ def wrap_line(key_json: str, text: str) -> str:
 def convert(
     source: IO[bytes], target: IO[bytes], object_key: str, expected_schema: str | None, limits: Limits = DEFAULT_LIMITS
 ) -> int:
-    """Read gzip NDJSON from `source`, write the staged form to `target` (gzip); return the record count.
+    """convert_by_kind's record count alone (for callers that need no kinds, e.g. the corpus and fuzz tests)."""
+    return convert_by_kind(source, target, object_key, expected_schema, limits).total
+
+
+def convert_by_kind(
+    source: IO[bytes], target: IO[bytes], object_key: str, expected_schema: str | None, limits: Limits = DEFAULT_LIMITS
+) -> KindCounts:
+    """Read gzip NDJSON from `source`, write the staged form to `target` (gzip); return the records per kind
+    (their `total` is the record count).
 
     Blank lines are skipped. Raises RejectedObjectError for bad gzip, bad UTF-8, bad JSON, a contract violation,
     or content past `limits`. Reads line by line with a bounded buffer: memory stays near `max_line_bytes`.
     """
     key_json = json.dumps(object_key)
-    rows = 0
+    tally = dict.fromkeys(KINDS, 0)  # one dict update per line; the tally is also the row count
     decompressed = 0
     try:
         with (
@@ -148,9 +161,9 @@ def convert(
                     raise RejectedObjectError(f"line {line_no}: bad UTF-8: {error}") from None
                 if not text:
                     continue
-                check_line(text, line_no, expected_schema)
+                kind = check_line(text, line_no, expected_schema)
                 out.write(wrap_line(key_json, text).encode("utf-8"))
-                rows += 1
+                tally[kind] += 1
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise RejectedObjectError(f"bad gzip: {error or type(error).__name__}") from None
-    return rows
+    return KindCounts(**tally)

@@ -32,6 +32,7 @@ from stockfeed_loader.keys import (
     select_new,
     watermark_range,
 )
+from stockfeed_loader.kinds import NO_ROWS, KindCounts
 from stockfeed_loader.listing import list_objects, list_topics
 from stockfeed_loader.parsing import ANY_CONTRACT, Limits
 from stockfeed_loader.warehouse import Warehouse
@@ -49,6 +50,7 @@ class RunSummary:
     loaded: int = 0
     quarantined: int = 0
     rows: int = 0
+    rows_by_kind: KindCounts = NO_ROWS  # `rows` split by kind (kinds.py): which dbt models the new rows touch
     batches: int = 0
     seconds: float = 0.0
     quarantined_keys: list[str] = field(default_factory=list)
@@ -155,6 +157,8 @@ def _load_batch(
         objects=tuple(prepared),
     )
     summary.rows += warehouse.load_batch(batch)
+    # load_batch returned: the batch is committed, and its inserted count matched the staged rows
+    summary.rows_by_kind += batch.staged_kinds
     for item in batch.objects:
         if item.reason is None:
             summary.loaded += 1
