@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from kubernetes import client
 
 from devstack import strimzi_crds
 from devstack.settings import Settings
@@ -70,3 +72,38 @@ class Tool:
                 f"`{self.binary.name} {' '.join(args)}` exited {result.returncode}:\n{result.stderr}{result.stdout}"
             )
         return result
+
+
+@contextlib.contextmanager
+def warehouse_claim(core_v1: client.CoreV1Api, namespace: str, host_path: str) -> Iterator[str]:
+    """The claim the DAG's pods mount (PIPELINE_WAREHOUSE_CLAIM), bound to a hostPath volume of its own (the PV
+    controller binds it); yields the claim's name and deletes the volume afterwards (the claim goes with the
+    namespace)."""
+    volume = f"warehouse-{namespace}"
+    core_v1.create_persistent_volume(
+        client.V1PersistentVolume(
+            metadata=client.V1ObjectMeta(name=volume),
+            spec=client.V1PersistentVolumeSpec(
+                capacity={"storage": "1Gi"},
+                access_modes=["ReadWriteOnce"],
+                storage_class_name="",
+                host_path=client.V1HostPathVolumeSource(path=host_path),
+            ),
+        )
+    )
+    try:
+        core_v1.create_namespaced_persistent_volume_claim(
+            namespace,
+            client.V1PersistentVolumeClaim(
+                metadata=client.V1ObjectMeta(name="stockfeed-warehouse"),
+                spec=client.V1PersistentVolumeClaimSpec(
+                    access_modes=["ReadWriteOnce"],
+                    storage_class_name="",
+                    volume_name=volume,
+                    resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}),
+                ),
+            ),
+        )
+        yield "stockfeed-warehouse"
+    finally:
+        core_v1.delete_persistent_volume(volume)

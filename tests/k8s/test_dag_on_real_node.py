@@ -30,14 +30,14 @@ from tests.integration.test_dag_local import (
     dbt_commands,
     new_dbt_commands,
     quotes,
+    run_dag,
     trades,
     write_bronze,
 )
-from tests.k8s.kube import wait_for
+from tests.k8s.kube import wait_for, warehouse_claim
 
 pytestmark = [pytest.mark.k8s, pytest.mark.timeout(900)]
 
-DAG_ID = "minio_to_snowflake_stream"
 LABEL = "stockfeed.dev/real-node"
 IMAGE_PREFIX = "docker.io/library/stockfeed-"
 IN_POD = "/data"  # where the warehouse volume is mounted in the step pods (PIPELINE_WAREHOUSE_MOUNT_PATH)
@@ -64,34 +64,8 @@ def warehouse_folder(core_v1: client.CoreV1Api, namespace: str) -> Iterator[Path
     with tempfile.TemporaryDirectory(prefix="stockfeed-dag-pods-") as folder:
         path = Path(folder)
         path.chmod(0o777)  # the step pods run as 10001
-        volume = f"warehouse-{namespace}"
-        core_v1.create_persistent_volume(
-            client.V1PersistentVolume(
-                metadata=client.V1ObjectMeta(name=volume),
-                spec=client.V1PersistentVolumeSpec(
-                    capacity={"storage": "1Gi"},
-                    access_modes=["ReadWriteOnce"],
-                    storage_class_name="",
-                    host_path=client.V1HostPathVolumeSource(path=str(path), type="Directory"),
-                ),
-            )
-        )
-        try:
-            core_v1.create_namespaced_persistent_volume_claim(
-                namespace,
-                client.V1PersistentVolumeClaim(
-                    metadata=client.V1ObjectMeta(name="stockfeed-warehouse"),
-                    spec=client.V1PersistentVolumeClaimSpec(
-                        access_modes=["ReadWriteOnce"],
-                        storage_class_name="",
-                        volume_name=volume,
-                        resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}),
-                    ),
-                ),
-            )
+        with warehouse_claim(core_v1, namespace, str(path)):
             yield path
-        finally:
-            core_v1.delete_persistent_volume(volume)
 
 
 def step_settings(core_v1: client.CoreV1Api, namespace: str, stack_env: dict[str, str], bucket: str) -> None:
@@ -134,13 +108,6 @@ def pod_template(path: Path) -> Path:
     }
     path.write_text(yaml.safe_dump(template))
     return path
-
-
-def run_dag(env: dict[str, str], logical_date: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(AIRFLOW), "dags", "test", DAG_ID, logical_date], env=env, capture_output=True, text=True, timeout=600,
-        check=False,
-    )  # fmt: skip
 
 
 def table_counts(warehouse: Path) -> dict[str, Any]:

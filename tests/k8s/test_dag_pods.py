@@ -10,6 +10,7 @@ import pytest
 from kubernetes import client
 
 from tests.airflow.dag_inspection import inspect_dags
+from tests.k8s import kube
 from tests.k8s.kube import wait_for
 
 pytestmark = pytest.mark.k8s
@@ -101,35 +102,9 @@ def test_credentials_come_only_from_secret_references(rendered_pods: dict[str, d
 
 @pytest.fixture
 def warehouse_claim(namespace: str, core_v1: client.CoreV1Api) -> Iterator[str]:
-    """A bound claim named as the DAG expects, so the scheduler can place the pods (the PV controller binds it)."""
-    volume = f"warehouse-{namespace}"
-    core_v1.create_persistent_volume(
-        client.V1PersistentVolume(
-            metadata=client.V1ObjectMeta(name=volume),
-            spec=client.V1PersistentVolumeSpec(
-                capacity={"storage": "1Gi"},
-                access_modes=["ReadWriteOnce"],
-                storage_class_name="",
-                host_path=client.V1HostPathVolumeSource(path=f"/tmp/{volume}"),
-            ),
-        )
-    )
-    core_v1.create_namespaced_persistent_volume_claim(
-        namespace,
-        client.V1PersistentVolumeClaim(
-            metadata=client.V1ObjectMeta(name="stockfeed-warehouse"),
-            spec=client.V1PersistentVolumeClaimSpec(
-                access_modes=["ReadWriteOnce"],
-                storage_class_name="",
-                volume_name=volume,
-                resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}),
-            ),
-        ),
-    )
-    try:
-        yield "stockfeed-warehouse"
-    finally:
-        core_v1.delete_persistent_volume(volume)
+    """A bound claim named as the DAG expects, so the scheduler can place the pods (no container runs here)."""
+    with kube.warehouse_claim(core_v1, namespace, f"/tmp/warehouse-{namespace}") as claim:
+        yield claim
 
 
 def test_the_api_server_accepts_the_pods(
