@@ -147,6 +147,12 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     core.create_namespace({"metadata": {"name": ns}})  # type: ignore[arg-type]
     try:
+        # ServiceAccount admission refuses pods until the controller-manager made the namespace's `default`
+        deadline = time.monotonic() + 30
+        while not core.list_namespaced_service_account(ns, field_selector="metadata.name=default").items:
+            if time.monotonic() > deadline:
+                sys.exit(f"namespace {ns} got no default ServiceAccount in 30 s")
+            time.sleep(0.2)
         origin = (int(time.time()) // 60 - args.history_minutes - 2 * args.rounds) * 60
         fixture(warehouse, origin, 0, args.history_minutes, args.symbols)
         env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")} | {"DBT_DUCKDB_PATH": str(warehouse)}

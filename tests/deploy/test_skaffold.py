@@ -1,9 +1,12 @@
-"""skaffold.yaml cannot run here (no Docker, no kind); these checks keep it consistent with the repository:
-every artifact has its Dockerfile, every template names a declared artifact the way skaffold sanitises it, every
-image value of our chart is set from a build, and the releases install in dependency order."""
+"""skaffold.yaml's kind path cannot run here (no Docker, no kind); these checks keep it consistent with the
+repository: every artifact has its Dockerfile, every template names a declared artifact the way skaffold sanitises
+it, every image value of our chart is set from a build, the releases install in dependency order, and the
+real-node profile's patches (positional) still take out what they say. skaffold itself deploys that profile in
+tests/k8s/test_skaffold_real_node.py."""
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -100,3 +103,31 @@ def test_strimzi_values_watch_the_release_namespace() -> None:
     values = yaml.safe_load((CHARTS / "strimzi-values.yaml").read_text())
     assert values["watchAnyNamespace"] is False
     assert values["watchNamespaces"] == []
+
+
+def patched(config: dict[str, Any], profile: str) -> dict[str, Any]:
+    """The config with a profile's JSON patches applied (the remove/add/replace operations the profiles use)."""
+    result = copy.deepcopy(config)
+    for patch in next(p for p in config["profiles"] if p["name"] == profile)["patches"]:
+        *parents, last = patch["path"].strip("/").split("/")
+        target: Any = result
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        key: Any = int(last) if isinstance(target, list) else last
+        if patch["op"] == "remove":
+            del target[key]
+        else:
+            target[key] = patch["value"]
+    return result
+
+
+def test_the_real_node_profile_deploys_only_the_platform_release_from_its_own_images(config: dict[str, Any]) -> None:
+    real_node = patched(config, "real-node")
+    assert [release["name"] for release in real_node["deploy"]["helm"]["releases"]] == ["stockfeed"]
+    assert "hooks" not in real_node["deploy"]["helm"]
+    platform = real_node["deploy"]["helm"]["releases"][0]
+    assert platform["valuesFiles"] == ["charts/real-node-values.yaml"]
+    assert platform["setValueTemplates"] == releases(config)["stockfeed"]["setValueTemplates"]  # templates kept
+    images = {artifact["image"] for artifact in real_node["build"]["artifacts"]}
+    assert images == {artifact["image"] for artifact in config["build"]["artifacts"]} - {"stockfeed-airflow"}
+    assert real_node["deploy"]["tolerateFailuresUntilDeadline"] is True  # the status check as on kind

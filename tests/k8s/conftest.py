@@ -14,7 +14,7 @@ from kubernetes import client, config
 
 from devstack import envfile
 from devstack.settings import Settings
-from tests.k8s.kube import Tool
+from tests.k8s.kube import Tool, wait_for
 from tests.k8s.operator_kit import (
     delete_feeds_and_wait,
     install_crds,
@@ -84,6 +84,8 @@ def namespace(core_v1: client.CoreV1Api) -> Iterator[str]:
     name = f"t-{uuid.uuid4().hex[:10]}"
     core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"test": "k8s"})))
     try:
+        # ServiceAccount admission refuses a pod until the controller-manager has made the namespace's `default`
+        wait_for(lambda: core_v1.read_namespaced_service_account("default", name), 30, f"{name}/default")
         yield name
     finally:
         with contextlib.suppress(client.ApiException):

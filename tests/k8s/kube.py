@@ -76,22 +76,9 @@ class Tool:
 
 @contextlib.contextmanager
 def warehouse_claim(core_v1: client.CoreV1Api, namespace: str, host_path: str) -> Iterator[str]:
-    """The claim the DAG's pods mount (PIPELINE_WAREHOUSE_CLAIM), bound to a hostPath volume of its own (the PV
-    controller binds it); yields the claim's name and deletes the volume afterwards (the claim goes with the
-    namespace)."""
-    volume = f"warehouse-{namespace}"
-    core_v1.create_persistent_volume(
-        client.V1PersistentVolume(
-            metadata=client.V1ObjectMeta(name=volume),
-            spec=client.V1PersistentVolumeSpec(
-                capacity={"storage": "1Gi"},
-                access_modes=["ReadWriteOnce"],
-                storage_class_name="",
-                host_path=client.V1HostPathVolumeSource(path=host_path),
-            ),
-        )
-    )
-    try:
+    """The claim the DAG's pods mount (PIPELINE_WAREHOUSE_CLAIM), on a hostPath volume of its own; yields the claim's
+    name and deletes the volume afterwards (the claim goes with the namespace)."""
+    with volume_for_claim(core_v1, namespace, "stockfeed-warehouse", host_path) as volume:
         core_v1.create_namespaced_persistent_volume_claim(
             namespace,
             client.V1PersistentVolumeClaim(
@@ -105,5 +92,26 @@ def warehouse_claim(core_v1: client.CoreV1Api, namespace: str, host_path: str) -
             ),
         )
         yield "stockfeed-warehouse"
+
+
+@contextlib.contextmanager
+def volume_for_claim(core_v1: client.CoreV1Api, namespace: str, claim: str, host_path: str) -> Iterator[str]:
+    """A hostPath volume reserved for a claim someone else makes (a chart's: there is no provisioner here); the PV
+    controller binds them when the claim appears. Yields the volume's name and deletes it afterwards."""
+    volume = f"{claim}-{namespace}"
+    core_v1.create_persistent_volume(
+        client.V1PersistentVolume(
+            metadata=client.V1ObjectMeta(name=volume),
+            spec=client.V1PersistentVolumeSpec(
+                capacity={"storage": "1Gi"},
+                access_modes=["ReadWriteOnce"],
+                storage_class_name="",
+                host_path=client.V1HostPathVolumeSource(path=host_path),
+                claim_ref=client.V1ObjectReference(namespace=namespace, name=claim),
+            ),
+        )
+    )
+    try:
+        yield volume
     finally:
         core_v1.delete_persistent_volume(volume)

@@ -110,6 +110,20 @@ def pod_template(path: Path) -> Path:
     return path
 
 
+def host_airflow_env(tmp_path: Path, stack_env: dict[str, str], database: str, kubeconfig: Path) -> dict[str, str]:
+    """Airflow on this host against the cluster: its own home and metadata database, the repository's DAGs, none of
+    the caller's PIPELINE_/LOADER_/DBT_/AIRFLOW_ settings (the caller adds the DAG's)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "LOADER_", "DBT_", "AIRFLOW_"))},
+        **airflow_db.airflow_env(stack_env["DEVSTACK_PG_DSN"], database),
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(AIRFLOW.parents[2] / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
+        "KUBECONFIG": str(kubeconfig),
+    }
+
+
 def table_counts(warehouse: Path) -> dict[str, Any]:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         one = lambda sql: conn.execute(sql).fetchone()[0]  # type: ignore[index]  # noqa: E731
@@ -135,13 +149,7 @@ def test_the_dag_runs_its_steps_as_pods_and_builds_what_each_load_touched(
 ) -> None:
     step_settings(core_v1, namespace, stack_env, s3_bucket)
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "LOADER_", "DBT_", "AIRFLOW_"))},
-        **airflow_db.airflow_env(stack_env["DEVSTACK_PG_DSN"], airflow_database),
-        "AIRFLOW_HOME": str(tmp_path / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(AIRFLOW.parents[2] / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
-        "KUBECONFIG": str(kubeconfig_path),
+        **host_airflow_env(tmp_path, stack_env, airflow_database, kubeconfig_path),
         "PIPELINE_EXECUTION_MODE": "kubernetes",
         "PIPELINE_SCHEDULE": "cron",  # one run per `dags test`, each after a successful minute
         "PIPELINE_NAMESPACE": namespace,

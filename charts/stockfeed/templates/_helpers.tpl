@@ -35,10 +35,19 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- end -}}
 {{- end -}}
 
-{{- define "stockfeed.imagePullSecrets" -}}
+{{/* What every pod of the chart shares: image pull secrets, and where it may run (nodeSelector, tolerations). */}}
+{{- define "stockfeed.podScheduling" -}}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
 {{ toYaml . }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
 

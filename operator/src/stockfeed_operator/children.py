@@ -136,7 +136,9 @@ def deployment(feed: Feed, settings: OperatorSettings, role: Role, env: Componen
             "strategy": {"type": "Recreate"} if role is Role.PRODUCER else {"type": "RollingUpdate"},
             "template": {
                 "metadata": {"labels": child_labels(feed.name, role), "annotations": pod_annotations},
-                "spec": _pod_spec(role, image, settings.image_pull_policy, env, port, workload, feed),
+                "spec": _placed(
+                    _pod_spec(role, image, settings.image_pull_policy, env, port, workload, feed), settings
+                ),
             },
         },
     }
@@ -182,6 +184,15 @@ def _pod_spec(
         # the root filesystem is read-only; Kafka's CA and client certificate come from Secrets
         "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}, *env.volumes],
     }
+
+
+def _placed(pod_spec: dict[str, Any], settings: OperatorSettings) -> dict[str, Any]:
+    """The operator's node selector and tolerations (OPERATOR_POD_*), only when set: unset changes no pod."""
+    if settings.pod_node_selector:
+        pod_spec["nodeSelector"] = dict(settings.pod_node_selector)
+    if settings.pod_tolerations:
+        pod_spec["tolerations"] = [dict(toleration) for toleration in settings.pod_tolerations]
+    return pod_spec
 
 
 def _metadata(feed: Feed, role: Role) -> dict[str, Any]:

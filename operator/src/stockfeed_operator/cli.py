@@ -42,8 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def configure_logging(settings: OperatorSettings) -> None:
+    # log_prefix=None is kopf's own CLI default: text lines name their feed ([namespace/name]), JSON has fields for
+    # it; kopf.configure's default (False) would leave a pod log that never says which feed a line is about.
+    kopf.configure(verbose=settings.log_level == "DEBUG", log_format=LOG_FORMATS[settings.log_format], log_prefix=None)
+
+
 def run(settings: OperatorSettings, namespaces: tuple[str, ...]) -> None:
-    kopf.configure(verbose=settings.log_level == "DEBUG", log_format=LOG_FORMATS[settings.log_format])
+    configure_logging(settings)
     from stockfeed_operator import handlers  # noqa: F401 - importing registers the handlers with kopf
 
     kopf.run(

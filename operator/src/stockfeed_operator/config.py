@@ -7,10 +7,12 @@ credentials Secret the consumer uses. See operator/README.md for the table.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -23,11 +25,46 @@ DEFAULT_RESYNC_SECONDS = 60.0
 PLAIN_BOOTSTRAP_TEMPLATE = "{cluster}-kafka-bootstrap:9092"
 TLS_BOOTSTRAP_TEMPLATE = "{cluster}-kafka-bootstrap:9093"
 
+TOLERATION_FIELDS = frozenset({"key", "operator", "value", "effect", "tolerationSeconds"})
+# Kubernetes' label key ([DNS subdomain prefix/]name of at most 63) and label value, as its validation checks them
+LABEL_KEY = re.compile(
+    r"^((([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"
+)
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
+TOLERATION_OPERATORS = frozenset({"", "Exists", "Equal"})  # "" is Equal
+TAINT_EFFECTS = frozenset({"", "NoSchedule", "PreferNoSchedule", "NoExecute"})  # "" matches every effect
+
 KafkaAuthentication = Literal["none", "scram-sha-512", "tls"]
 # strimzi: KafkaTopic/KafkaUser children; external: any Kafka (MSK, Confluent Cloud, ...), topics via the Admin API
 KafkaProvider = Literal["strimzi", "external"]
 STRIMZI: KafkaProvider = "strimzi"
 EXTERNAL: KafkaProvider = "external"
+
+
+def toleration_problem(toleration: Mapping[str, Any]) -> str | None:
+    """What the API server would refuse in a pod's toleration (its ValidateTolerations rules), or None."""
+    unknown = sorted(set(toleration) - TOLERATION_FIELDS)
+    if unknown:
+        return f"unknown fields {unknown} (known: {sorted(TOLERATION_FIELDS)})"
+    key, operator, value = toleration.get("key", ""), toleration.get("operator", ""), toleration.get("value", "")
+    effect, seconds = toleration.get("effect", ""), toleration.get("tolerationSeconds")
+    if not all(isinstance(text, str) for text in (key, operator, value, effect)):
+        return "key, operator, value and effect are strings"
+    if not LABEL_KEY.match(key) or len(key.split("/")[0]) > 253:
+        return f"key {key!r} is not a label key ([prefix/]name, the name at most 63 characters)"
+    if not LABEL_VALUE.match(value):
+        return f"value {value!r} is not a label value (at most 63 characters)"
+    if operator not in TOLERATION_OPERATORS:
+        return "operator must be Exists or Equal"
+    if effect not in TAINT_EFFECTS:
+        return f"effect must be one of {sorted(TAINT_EFFECTS - {''})} (or empty for all)"
+    if not key and operator != "Exists":
+        return "an empty key tolerates every taint only with operator Exists"
+    if operator == "Exists" and value:
+        return "operator Exists takes no value"
+    if seconds is not None and (not isinstance(seconds, int) or isinstance(seconds, bool) or effect != "NoExecute"):
+        return "tolerationSeconds is a whole number of seconds, and only with effect NoExecute"
+    return None
 
 
 class ConfigError(ValueError):
@@ -41,6 +78,9 @@ class OperatorSettings(BaseSettings):
     producer_image: str = Field(min_length=1)
     consumer_image: str = Field(min_length=1)
     image_pull_policy: str = Field("IfNotPresent", pattern="^(Always|IfNotPresent|Never)$")
+    # where the children's pods may run (JSON): nodes with these labels, tolerating these taints
+    pod_node_selector: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    pod_tolerations: Annotated[tuple[dict[str, Any], ...], NoDecode] = ()
 
     # Kafka: the Strimzi cluster a feed uses when spec.kafka.cluster is absent, and its bootstrap address
     kafka_cluster: str = Field("stockfeed", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -109,6 +149,27 @@ class OperatorSettings(BaseSettings):
     def _split_namespaces(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("pod_node_selector", "pod_tolerations", mode="before")
+    @classmethod
+    def _json(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():  # an empty variable is an unset one
+            return {} if info.field_name == "pod_node_selector" else ()
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"is not JSON ({error.msg} at character {error.pos})") from None
+
+    @field_validator("pod_tolerations")
+    @classmethod
+    def _tolerations_are_kubernetes_tolerations(cls, value: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+        for index, toleration in enumerate(value):
+            problem = toleration_problem(toleration)
+            if problem:
+                raise ValueError(f"toleration {index}: {problem}")
         return value
 
     @field_validator("posting_level", "log_level")

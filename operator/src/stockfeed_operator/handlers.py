@@ -6,8 +6,10 @@ decide when, and how a failure is reported to kopf (retry soon, or wait for the 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,15 +18,16 @@ import kopf
 
 from stockfeed_operator import kube, reconcile, topic_plan
 from stockfeed_operator.config import load_settings, resync_seconds_from_env
-from stockfeed_operator.conflicts import TopicClaim
+from stockfeed_operator.conflicts import TopicClaim, owned_by
 from stockfeed_operator.feed import DEFAULT_TOPIC, GROUP, PLURAL, VERSION
-from stockfeed_operator.naming import FEED_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Role
+from stockfeed_operator.naming import FEED_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Role, child_name
 from stockfeed_operator.observe import resource_version
 from stockfeed_operator.state import ChildState, FeedKey, FeedMemory, OperatorState
 from stockfeed_operator.topic_admin import TopicAdmin, TopicAdminError
 
 FEEDS = (GROUP, VERSION, PLURAL)
 DEPLOYMENTS = ("apps", "v1", "deployments")
+DEPLOYMENT = ("apps/v1", "Deployment")  # for kube.Kube.get
 KAFKA_TOPICS = ("kafka.strimzi.io", "v1", "kafkatopics")
 CONFIGMAPS = ("", "v1", "configmaps")
 OURS = {MANAGED_BY_LABEL: MANAGED_BY}
@@ -33,6 +36,9 @@ RETRY_SECONDS = 10.0
 # deleting a feed's own topic on an external Kafka: this many tries, then the feed goes and the topic stays
 TOPIC_DELETE_ATTEMPTS = 5
 TOPIC_DELETE_RETRY_SECONDS = 10.0
+# ... but first the feed's pods stop, for at most this long (their grace period is 45 s), checked this often
+POD_STOP_WAIT_SECONDS = 120.0
+POD_STOP_CHECK_SECONDS = 2.0
 
 FeedIndex = kopf.Index[FeedKey, dict[str, Any]]
 ClaimIndex = kopf.Index[tuple[str, str, str], TopicClaim]
@@ -192,7 +198,8 @@ async def delete_created_topic(body: kopf.Body, memo: Any, retry: int, logger: k
     topic = topic_plan.recorded_topic(body.get("status"), memory.created_topic)
     if not topic or operator.topic_admin is None:
         return
-    async with memory.reconcile_lock:  # not while a reconcile of this feed might be creating it
+    async with memory.reconcile_lock:  # not while a reconcile of this feed might be creating it (or scaling up)
+        await _stop_feed_pods(operator, body, logger)
         try:
             await operator.topic_admin.delete(topic)
         except TopicAdminError as error:
@@ -203,6 +210,50 @@ async def delete_created_topic(body: kopf.Body, memo: Any, retry: int, logger: k
             logger.warning(message)
             return
     logger.info("deleted Kafka topic %s, which this feed created", topic)
+
+
+async def _stop_feed_pods(operator: OperatorState, body: kopf.Body, logger: kopf.Logger) -> None:
+    """A producer still running, or still flushing while it terminates, would make the topic again right after
+    it is deleted on a Kafka that creates topics on first use (Apache Kafka's default), and that topic would
+    belong to nobody. So the feed's Deployments go to 0 first and the topic waits until their status shows no
+    pod, terminating ones included (their grace period is 45 s), for at most POD_STOP_WAIT_SECONDS: a deletion
+    never hangs. The wait sleeps in the handler rather than retrying, so TOPIC_DELETE_ATTEMPTS keeps counting
+    Kafka's failures only; the garbage collector still deletes the Deployments once the feed is gone."""
+    namespace, name, uid = _namespaced(body.metadata.namespace), str(body.metadata.name), str(body.metadata.uid)
+    names = [child_name(name, role) for role in (Role.PRODUCER, Role.CONSUMER)]
+    deadline = time.monotonic() + POD_STOP_WAIT_SECONDS
+    while True:
+        running = []
+        for deployment in names:
+            try:
+                found = await operator.kube.get(*DEPLOYMENT, namespace, deployment)
+                if found is None or not owned_by(found, uid):
+                    continue  # gone, or not this feed's (never touched: the same rule as the reconcile's)
+                if (found.get("spec") or {}).get("replicas") != 0:
+                    await operator.kube.scale_to_zero(namespace, deployment)
+                if not deployment_stopped(found):
+                    running.append(deployment)
+            except kube.ApiError as error:
+                running.append(f"{deployment} (unknown: {error})")
+        if not running:
+            return
+        if time.monotonic() >= deadline:
+            logger.warning("deleting the topic while %s may still run: it may be made again", ", ".join(running))
+            return
+        await asyncio.sleep(POD_STOP_CHECK_SECONDS)
+
+
+def deployment_stopped(deployment: Mapping[str, Any] | None) -> bool:
+    """Scaled to 0, and its status (for this generation) counts no pod: neither running nor terminating.
+
+    `status.terminatingReplicas` is there from Kubernetes 1.35 (beta, on by default); an older API server leaves
+    it out, and then only running pods can be seen."""
+    if deployment is None:
+        return True
+    spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
+    current = status.get("observedGeneration", 0) >= (deployment.get("metadata") or {}).get("generation", 0)
+    pods = (status.get("replicas") or 0) + (status.get("terminatingReplicas") or 0)
+    return spec.get("replicas") == 0 and current and pods == 0
 
 
 @kopf.on.event(*FEEDS)

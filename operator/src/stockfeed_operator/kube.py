@@ -114,6 +114,16 @@ class Kube:
         items: list[dict[str, Any]] = answer.get("items") or []
         return items
 
+    async def scale_to_zero(self, namespace: str, name: str) -> None:
+        """A Deployment's replicas to 0 by a merge patch (the object is about to go: no field ownership to keep);
+        a missing one is already stopped."""
+        path = object_path("apps/v1", "Deployment", namespace, name)
+        try:
+            await self._patch(path, {"spec": {"replicas": 0}}, "application/merge-patch+json", {})
+        except ApiError as error:
+            if error.status != 404:
+                raise
+
     async def patch_feed_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> dict[str, Any]:
         """A JSON merge patch of a StockFeed's status subresource (lists such as conditions are replaced whole)."""
         path = object_path(feedspec.API_VERSION, feedspec.KIND, namespace, name, subresource="status")

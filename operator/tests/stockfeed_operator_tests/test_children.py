@@ -148,6 +148,19 @@ def test_images_and_pull_policy_come_from_the_operator_settings() -> None:
     assert (consumer["image"], consumer["imagePullPolicy"]) == ("c:3", "Always")
 
 
+def test_pods_go_where_the_operator_settings_place_them(settings: OperatorSettings) -> None:
+    unplaced = children(settings)
+    assert all("nodeSelector" not in pod_template(unplaced, role)["spec"] for role in ("producer", "consumer"))
+    placed = settings_with(
+        pod_node_selector='{"pool": "feeds"}',
+        pod_tolerations='[{"key": "pool", "operator": "Exists", "effect": "NoSchedule"}]',
+    )
+    for role in ("producer", "consumer"):
+        spec = pod_template(children(placed), role)["spec"]
+        assert spec["nodeSelector"] == {"pool": "feeds"}
+        assert spec["tolerations"] == [{"key": "pool", "operator": "Exists", "effect": "NoSchedule"}]
+
+
 def test_a_symbol_change_changes_the_producer_template_so_it_rolls(settings: OperatorSettings) -> None:
     before = pod_template(children(settings), "producer")
     after = pod_template(children(settings, {"symbols": ["AAPL", "MSFT", "NVDA"]}), "producer")

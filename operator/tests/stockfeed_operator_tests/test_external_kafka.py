@@ -221,6 +221,7 @@ class FakeKube(Kube):
         super().__init__()
         self.records: list[Mapping[str, Any]] = []
         self.applied: list[str] = []
+        self.scaled: list[str] = []
 
     async def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return None
@@ -232,6 +233,39 @@ class FakeKube(Kube):
     async def patch_feed_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> dict[str, Any]:
         self.records.append(dict(status))
         return {}
+
+    async def scale_to_zero(self, namespace: str, name: str) -> None:
+        self.scaled.append(name)
+
+
+FEED_UID = feed_body()["metadata"]["uid"]
+
+
+def deployment(
+    replicas: int, running: int, terminating: int | None, observed: int = 2, owner: str = FEED_UID
+) -> dict[str, Any]:
+    status: dict[str, Any] = {"observedGeneration": observed, "replicas": running}
+    if terminating is not None:  # left out by API servers before Kubernetes 1.35
+        status["terminatingReplicas"] = terminating
+    references = [{"kind": "StockFeed", "name": "tech", "uid": owner, "controller": True}]
+    metadata = {"generation": 2, "ownerReferences": references}
+    return {"metadata": metadata, "spec": {"replicas": replicas}, "status": status}
+
+
+class PodsStopping(FakeKube):
+    """The feed's Deployments as the API answers: running with one replica, then scaled down and terminating
+    until the given read."""
+
+    def __init__(self, reads_until_gone: int, owner: str = FEED_UID) -> None:
+        super().__init__()
+        self.reads_until_gone, self.reads, self.owner = reads_until_gone, 0, owner
+
+    async def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        assert (api_version, kind, namespace) == ("apps/v1", "Deployment", "markets")
+        self.reads += 1
+        if name not in self.scaled:
+            return deployment(1, 1, 0, owner=self.owner)
+        return deployment(0, 0, 0 if self.reads >= self.reads_until_gone else 1, owner=self.owner)
 
 
 class FakeAdmin(TopicAdmin):
@@ -356,8 +390,8 @@ class Memo:
         self.operator = operator
 
 
-def delete(admin: FakeAdmin, body: dict[str, Any], retry: int) -> None:
-    memo = Memo(OperatorState(settings=admin_settings(), kube=FakeKube(), topic_admin=admin))
+def delete(admin: FakeAdmin, body: dict[str, Any], retry: int, kube: FakeKube | None = None) -> None:
+    memo = Memo(OperatorState(settings=admin_settings(), kube=kube or FakeKube(), topic_admin=admin))
     # kopf types the decorated handler as its full callback protocol; called here with what it reads
     handler = cast(Callable[..., Coroutine[Any, Any, None]], handlers.delete_created_topic)
     raw = cast(kopf.RawBody, body)
@@ -374,6 +408,52 @@ def test_deletion_deletes_only_the_topic_the_feed_created() -> None:
     assert admin.calls == []
     delete(admin, recorded(feed_body()), retry=0)
     assert admin.calls == ["delete stock-quotes"]
+
+
+def test_the_feeds_pods_stop_before_its_topic_is_deleted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A producer still running would make the topic again on a Kafka that creates topics on first use."""
+    monkeypatch.setattr(handlers, "POD_STOP_CHECK_SECONDS", 0.0)
+    admin = FakeAdmin(admin_settings(), None)
+    kube = PodsStopping(reads_until_gone=3)  # a pod terminating, still flushing
+    delete(admin, recorded(feed_body()), retry=0, kube=kube)
+    assert kube.scaled[:2] == ["tech-producer", "tech-consumer"]
+    assert kube.reads >= 3
+    assert admin.calls == ["delete stock-quotes"]  # the topic only once no pod was left
+
+
+def test_the_wait_for_pods_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(handlers, "POD_STOP_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(handlers, "POD_STOP_WAIT_SECONDS", 0.0)
+    admin = FakeAdmin(admin_settings(), None)
+    kube = PodsStopping(reads_until_gone=1000)
+    delete(admin, recorded(feed_body()), retry=0, kube=kube)
+    assert kube.scaled == ["tech-producer", "tech-consumer"]  # scaled down, then the wait ended at once
+    assert admin.calls == ["delete stock-quotes"]  # gave up waiting, deleted anyway
+
+
+def test_a_deployment_the_feed_does_not_control_is_never_scaled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(handlers, "POD_STOP_CHECK_SECONDS", 0.0)
+    admin = FakeAdmin(admin_settings(), None)
+    kube = PodsStopping(reads_until_gone=1000, owner="someone-else")  # same names, another owner
+    delete(admin, recorded(feed_body()), retry=0, kube=kube)
+    assert kube.scaled == []
+    assert admin.calls == ["delete stock-quotes"]
+
+
+@pytest.mark.parametrize(
+    ("body", "stopped"),
+    [
+        (None, True),  # already gone
+        (deployment(0, 0, 0), True),
+        (deployment(0, 0, None), True),  # before Kubernetes 1.35: no terminating count to wait for
+        (deployment(0, 0, 1), False),  # a pod still terminating (flushing)
+        (deployment(0, 1, 0), False),
+        (deployment(1, 0, 0), False),  # not scaled down (yet)
+        (deployment(0, 0, 0, observed=1), False),  # the controller has not seen the scale-down
+    ],
+)
+def test_a_deployment_is_stopped_when_its_status_counts_no_pod(body: dict[str, Any] | None, stopped: bool) -> None:
+    assert handlers.deployment_stopped(body) is stopped
 
 
 def test_deletion_retries_a_few_times_then_lets_the_feed_go(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,10 +1,14 @@
-"""The pure parts of the API edge: request paths and how refusals read."""
+"""The API edge without a server: request paths, the requests each method makes, how refusals read."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
-from stockfeed_operator.kube import api_error, object_path
+from stockfeed_operator.kube import ApiError, Kube, api_error, object_path
 
 pytestmark = pytest.mark.unit
 
@@ -32,3 +36,33 @@ def test_a_body_that_is_not_json_is_kept_short() -> None:
     assert error.reason == "Bad Gateway"
     assert len(error.message) == 500
     assert api_error(500, "Internal Server Error", "").message == "Internal Server Error"
+
+
+class Recording(Kube):
+    """The requests a Kube method makes, each answered with `answer` (raised when it is an ApiError)."""
+
+    def __init__(self, answer: dict[str, Any] | ApiError) -> None:
+        super().__init__()
+        self.answer, self.requests = answer, list[tuple[str, str, dict[str, str]]]()
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        data: str | None = None,
+        content_type: str | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        self.requests.append((method, path, dict(query or {})))
+        if isinstance(self.answer, ApiError):
+            raise self.answer
+        return self.answer
+
+
+def test_scaling_to_zero_patches_replicas_and_a_missing_deployment_is_stopped_already() -> None:
+    kube = Recording({})
+    asyncio.run(kube.scale_to_zero("markets", "tech-producer"))
+    assert kube.requests == [("PATCH", "/apis/apps/v1/namespaces/markets/deployments/tech-producer", {})]
+    asyncio.run(Recording(ApiError(404, "NotFound", "gone")).scale_to_zero("markets", "tech-producer"))
+    with pytest.raises(ApiError):
+        asyncio.run(Recording(ApiError(403, "Forbidden", "no")).scale_to_zero("markets", "tech-producer"))

@@ -92,3 +92,19 @@ def test_helm_ldflags_report_the_cluster_minor() -> None:
     flags = gomod.helm_ldflags("v1.35.4").split()
     assert "helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1" in flags
     assert "helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=35" in flags
+
+
+def test_module_replaces_are_read_from_both_forms_and_a_local_one_is_refused() -> None:
+    go_mod = (
+        "module example.com/tool\n\ngo 1.24\n\n"
+        "replace github.com/docker/docker => github.com/docker/docker v27.5.1+incompatible\n"
+        "replace (\n"
+        "\tgithub.com/a/b v1.0.0 => github.com/c/d v1.2.0 // pinned\n"
+        ")\n"
+    )
+    assert gomod.module_replaces(go_mod) == [
+        "github.com/docker/docker => github.com/docker/docker v27.5.1+incompatible",
+        "github.com/a/b v1.0.0 => github.com/c/d v1.2.0",
+    ]
+    with pytest.raises(ValueError, match="third_party/f"):  # exists only inside the tool's own repository
+        gomod.module_replaces("replace github.com/e/f => ./third_party/f\n")

@@ -31,9 +31,12 @@ def test_bad_port_names_the_variable(value: str) -> None:
 
 
 def test_kafka_config_binds_loopback_and_sizes_internal_topics_for_one_broker(tmp_path: Path) -> None:
-    text = server_properties(port=1111, controller_port=2222, log_dir=tmp_path)
+    text = server_properties(port=1111, controller_port=2222, pod_port=3333, node_ip="198.18.0.1", log_dir=tmp_path)
     props = dict(line.split("=", 1) for line in text.splitlines())
-    assert props["listeners"] == "PLAINTEXT://127.0.0.1:1111,CONTROLLER://127.0.0.1:2222"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:1111,PODS://127.0.0.1:3333,CONTROLLER://127.0.0.1:2222"
+    # pods reach the broker through the node's forwarder, so that is the address their clients are sent back to
+    assert props["advertised.listeners"] == "PLAINTEXT://127.0.0.1:1111,PODS://198.18.0.1:3333"
+    assert props["listener.security.protocol.map"].split(",").count("PODS:PLAINTEXT") == 1
     assert props["controller.quorum.voters"] == "1@127.0.0.1:2222"
     assert props["offsets.topic.replication.factor"] == "1"
     assert props["transaction.state.log.min.isr"] == "1"

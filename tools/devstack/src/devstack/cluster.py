@@ -25,7 +25,7 @@ from devstack.k8s.versions import KUBERNETES_VERSION
 from devstack.server import Server, require_tool
 from devstack.settings import Settings
 
-BINARIES = ("etcd", *builds.KUBE_COMMANDS, "kwok", "helm")
+BINARIES = ("etcd", *builds.KUBE_COMMANDS, "kwok", "helm")  # what start() needs; skaffold is for tests alone
 
 
 def tool_path(settings: Settings, binary: str) -> Path:
@@ -179,6 +179,7 @@ class Cluster(Server):
             "DEVSTACK_KUBECONFIG": str(self.kubeconfig),
             "DEVSTACK_KUBECTL": str(tool_path(self.settings, "kubectl")),
             "DEVSTACK_HELM": str(tool_path(self.settings, "helm")),
+            "DEVSTACK_SKAFFOLD": str(tool_path(self.settings, "skaffold")),
             "DEVSTACK_STRIMZI_CRDS": str(strimzi_crds.crds_dir(self.settings.cache)),
             # The real node: its name, address, containerd socket (image imports), crictl and test image.
             **(self.node.env() if self.node is not None and self.node.running() else {}),

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import envfile, procs
+from devstack import envfile, procs, standins
 from devstack.errors import StackError
 from devstack.server import Server, require_tool
 from devstack.settings import Settings, _repo_root
@@ -471,16 +471,19 @@ class Images(Server):
 
     def install(self) -> None:
         self.builder.build()
+        standins.install(self.settings)
         self.built = True
 
     def start(self) -> None:
         if not self.built:  # `up` has just run install()
-            self.builder.build()
+            self.install()
         socket = self.socket()
         if socket is None:
             _say(f"no node containerd ({SOCKET_VARIABLE} unset or absent): archives stay in {self.builder.cache}")
         else:
             self.import_all(socket)
+            for reference in standins.import_missing(self.settings, socket, self.present(socket), self.builder.cache):
+                _say(f"imported the stand-in {reference} into {NAMESPACE}")
         self.stamps.mkdir(parents=True, exist_ok=True)
         (self.stamps / "up").write_text(socket or "")
 
@@ -525,6 +528,7 @@ class Images(Server):
         if socket is None:
             return True
         wanted = {containerd_name(self.builder.reference(image)) for image in IMAGES}
+        wanted |= {stand_in.reference for stand_in in standins.STAND_INS}
         return wanted <= self.present(socket)
 
     def address(self) -> str:
@@ -534,4 +538,5 @@ class Images(Server):
         return {
             "DEVSTACK_IMAGES": " ".join(containerd_name(self.builder.reference(image)) for image in IMAGES),
             "DEVSTACK_IMAGES_DIR": str(self.builder.cache),
+            **standins.env(),
         }

@@ -31,17 +31,24 @@ def fetch_pom(kafka_version: str, log4j_version: str) -> str:
     )
 
 
-def server_properties(*, port: int, controller_port: int, log_dir: Path) -> str:
-    """Combined-mode KRaft config with static voters; internal topics sized for one broker."""
+def server_properties(*, port: int, controller_port: int, pod_port: int, node_ip: str, log_dir: Path) -> str:
+    """Combined-mode KRaft config with static voters; internal topics sized for one broker.
+
+    Two client listeners, both on loopback: PLAINTEXT for the host, PODS for the real node's pods. PODS advertises
+    the node address, where the node's forwarder copies to it, so a pod's client reconnects to an address it can
+    reach (a pod's 127.0.0.1 is the pod itself).
+    """
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listeners": (
+            f"PLAINTEXT://127.0.0.1:{port},PODS://127.0.0.1:{pod_port},CONTROLLER://127.0.0.1:{controller_port}"
+        ),
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port},PODS://{node_ip}:{pod_port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PODS:PLAINTEXT",
         "log.dirs": str(log_dir),
         "num.partitions": "1",
         "offsets.topic.replication.factor": "1",
@@ -131,13 +138,23 @@ class Kafka(Server):
         s = self.settings
         procs.require_free_ports(
             "kafka",
-            {"DEVSTACK_KAFKA_PORT": s.kafka_port, "DEVSTACK_KAFKA_CONTROLLER_PORT": s.kafka_controller_port},
+            {
+                "DEVSTACK_KAFKA_PORT": s.kafka_port,
+                "DEVSTACK_KAFKA_CONTROLLER_PORT": s.kafka_controller_port,
+                "DEVSTACK_KAFKA_POD_PORT": s.kafka_pod_port,
+            },
         )
         java = self._java()
         log_dir = self.config_dir / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.config.write_text(
-            server_properties(port=s.kafka_port, controller_port=s.kafka_controller_port, log_dir=log_dir)
+            server_properties(
+                port=s.kafka_port,
+                controller_port=s.kafka_controller_port,
+                pod_port=s.kafka_pod_port,
+                node_ip=s.node_ip,
+                log_dir=log_dir,
+            )
         )
         log4j = self.config_dir / "log4j2.properties"
         log4j.write_text(LOG4J2_PROPERTIES)
@@ -169,4 +186,8 @@ class Kafka(Server):
         return f"127.0.0.1:{self.settings.kafka_port}"
 
     def env(self) -> dict[str, str]:
-        return {"DEVSTACK_KAFKA_BOOTSTRAP": self.address()}
+        return {
+            "DEVSTACK_KAFKA_BOOTSTRAP": self.address(),
+            # from the real node's pods: the Service the node makes in namespace devstack (node.host_services)
+            "DEVSTACK_KAFKA_POD_BOOTSTRAP": "kafka.devstack.svc.cluster.local:9092",
+        }

@@ -164,10 +164,12 @@ class RealNode:
 
     def host_services(self) -> dict[str, tuple[int, int]]:
         """Services in namespace `devstack` that lead pods to the host's servers (port, port on node IP)."""
-        return {"minio": (9000, self.settings.minio_port), "postgres": (5432, self.settings.postgres_port)}
+        s = self.settings
+        return {"minio": (9000, s.minio_port), "postgres": (5432, s.postgres_port), "kafka": (9092, s.kafka_pod_port)}
 
     def _forward_rules(self) -> list[str]:
-        ports = [self.settings.apiserver_port, self.settings.minio_port, self.settings.postgres_port]
+        s = self.settings
+        ports = [s.apiserver_port, s.minio_port, s.postgres_port, s.kafka_pod_port]
         return [f"{self.net.node_ip}:{port}=127.0.0.1:{port}" for port in ports]
 
     def _argv(self, process: Process) -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 KAFKA_VERSION = "4.1.1"
 LOG4J_VERSION = "2.24.3"  # the log4j-core Kafka 4.1.1 ships with; the slf4j 1.7 binding must match it
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"  # newest MinIO the Go module proxy serves
+MC_VERSION = "v0.0.0-20250313080218-cf909e1063a9"  # newest mc (MinIO's client) the Go module proxy serves
 
 
 class ConfigError(ValueError):
@@ -53,6 +54,7 @@ class Settings:
     cache: Path  # downloads and builds, keyed by version, shared between checkouts
     kafka_port: int
     kafka_controller_port: int
+    kafka_pod_port: int  # the listener the real node's pods reach through the forwarder
     minio_port: int
     postgres_port: int
     apiserver_port: int
@@ -96,6 +98,7 @@ class Settings:
             cache=cache,
             kafka_port=_port(env, "DEVSTACK_KAFKA_PORT", 19092),
             kafka_controller_port=_port(env, "DEVSTACK_KAFKA_CONTROLLER_PORT", 19093),
+            kafka_pod_port=_port(env, "DEVSTACK_KAFKA_POD_PORT", 19094),
             minio_port=_port(env, "DEVSTACK_MINIO_PORT", 19000),
             postgres_port=_port(env, "DEVSTACK_POSTGRES_PORT", 15432),
             apiserver_port=_port(env, "DEVSTACK_APISERVER_PORT", 16443),

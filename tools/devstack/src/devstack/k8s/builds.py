@@ -28,6 +28,7 @@ from devstack.k8s.versions import (
     HELM_VERSION,
     KUBERNETES_VERSION,
     KWOK_VERSION,
+    SKAFFOLD_VERSION,
     major_minor,
 )
 
@@ -139,6 +140,27 @@ def _build_helm(go: Go, work: Path, out: Path) -> None:
     )
 
 
+SKAFFOLD_MODULE = "github.com/GoogleContainerTools/skaffold/v2"
+
+
+def _build_skaffold(go: Go, work: Path, out: Path) -> None:
+    # `go install` refuses a module with replace directives (and the proxy lists no skaffold versions, which
+    # `go install` asks for): build in a throwaway module that requires it and carries its replaces.
+    served = go.download(f"{SKAFFOLD_MODULE}@{SKAFFOLD_VERSION}", cwd=work)
+    served_go_mod = Path(served["GoMod"]).read_text()
+    replaces = "".join(f"replace {line}\n" for line in gomod.module_replaces(served_go_mod))
+    go_version = gomod.go_directive(served_go_mod)
+    (work / "go.mod").write_text(
+        f"module devstack.local/build/skaffold\n\ngo {go_version}\n\n"
+        f"require {SKAFFOLD_MODULE} {SKAFFOLD_VERSION}\n\n{replaces}"
+    )
+    (work / "tools.go").write_text(f'//go:build tools\n\npackage tools\n\nimport _ "{SKAFFOLD_MODULE}/cmd/skaffold"\n')
+    go.run(["mod", "tidy"], cwd=work)
+    ldflags = f"-s -w -X {SKAFFOLD_MODULE}/pkg/skaffold/version.version={SKAFFOLD_VERSION}"
+    binary = str(out / "bin" / "skaffold")
+    go.run(["build", f"-ldflags={ldflags}", "-o", binary, f"{SKAFFOLD_MODULE}/cmd/skaffold"], cwd=work)
+
+
 def _build_coredns(go: Go, work: Path, out: Path) -> None:
     go.run(
         ["install", "-ldflags=-s -w", f"github.com/coredns/coredns@{COREDNS_VERSION}"],
@@ -172,6 +194,7 @@ def all_builds() -> tuple[Build, ...]:
         Build(f"kwok-{KWOK_VERSION}", ("kwok",), _build_kwok),
         # Helm's default capabilities are stamped at build time, so the key names the Kubernetes minor too.
         Build(f"helm-{HELM_VERSION}-k8s{kube_major}.{kube_minor}", ("helm",), _build_helm),
+        Build(f"skaffold-{SKAFFOLD_VERSION}", ("skaffold",), _build_skaffold),
     )
 
 

@@ -99,8 +99,9 @@ def kube_apiserver(layout: Layout) -> list[str]:
         f"--service-account-signing-key-file={pki.sa_key}",
         f"--service-cluster-ip-range={layout.service_cidr}",
         "--allow-privileged=true",
-        # No kubelet mounts tokens, and pods must not wait for the default ServiceAccount to exist.
-        "--disable-admission-plugins=ServiceAccount",
+        # The ServiceAccount admission plugin stays on (the default), as on every real cluster: a pod names an
+        # existing ServiceAccount and gets its token projected, so a pod on the real node (the chart's operator)
+        # talks to the API as its own ServiceAccount, under the chart's RBAC.
         "--profiling=false",
     ]
 

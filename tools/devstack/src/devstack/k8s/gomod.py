@@ -10,6 +10,8 @@ from devstack.k8s.versions import major_minor, staging_version
 # `k8s.io/api => ./staging/src/k8s.io/api`, alone or inside a `replace ( ... )` block.
 _STAGING_REPLACE = re.compile(r"^\s*(?:replace\s+)?(\S+)\s+=>\s+\./staging/\S+\s*$")
 _GO_DIRECTIVE = re.compile(r"^go\s+(\d+\.\d+(?:\.\d+)?)\s*$", re.MULTILINE)
+# `a [v0] => b v1`, alone (`replace a => b v1`) or inside a `replace ( ... )` block
+_REPLACE = re.compile(r"^\s*(?:replace\s+)?(\S+(?:\s+v\S+)?\s+=>\s+\S+\s+v\S+)\s*$")
 
 
 def staging_modules(go_mod: str) -> list[str]:
@@ -24,6 +26,30 @@ def staging_modules(go_mod: str) -> list[str]:
         if match and match.group(1) not in modules:
             modules.append(match.group(1))
     return modules
+
+
+def module_replaces(go_mod: str) -> list[str]:
+    """A module's replace directives that point at other modules, as `old [version] => new version`.
+
+    Go applies replaces only in the main module, so building a tool through a throwaway module needs the tool's
+    own replaces copied there, or its dependencies resolve to versions it does not build with.
+    """
+    replaces: list[str] = []
+    in_block = False
+    for raw in go_mod.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if line.startswith("replace ("):
+            in_block = True
+            continue
+        if in_block and line == ")":
+            in_block = False
+            continue
+        if in_block or line.startswith("replace "):
+            match = _REPLACE.match(line)
+            if match is None:  # a local path exists only in the tool's own repository: no build of ours matches it
+                raise ValueError(f"go.mod replaces a module with something other than a module version: {line!r}")
+            replaces.append(" ".join(match.group(1).split()))
+    return replaces
 
 
 def go_directive(go_mod: str) -> str:

@@ -271,6 +271,10 @@ def docker_archive(
     symlinks: Mapping[str, str],
     cmd: Sequence[str],
     user: str = "",
+    *,
+    entrypoint: Sequence[str] = (),
+    env: Sequence[str] = ("PATH=/bin",),
+    created_by: str = "devstack (busybox-static)",
 ) -> bytes:
     """A one-layer image as `docker save` writes it (manifest.json, config, layer), for `ctr images import`.
 
@@ -279,16 +283,18 @@ def docker_archive(
     """
     layer = _tar(_layer_members(files, symlinks))
     diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
-    container_config: dict[str, object] = {"Cmd": list(cmd), "Env": ["PATH=/bin"], "WorkingDir": "/"}
+    container_config: dict[str, object] = {"Cmd": list(cmd), "Env": list(env), "WorkingDir": "/"}
     if user:
         container_config["User"] = user
+    if entrypoint:
+        container_config["Entrypoint"] = list(entrypoint)
     config = {
         "architecture": "amd64",
         "os": "linux",
         "created": "1970-01-01T00:00:00Z",
         "config": container_config,
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-        "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "devstack (busybox-static)"}],
+        "history": [{"created": "1970-01-01T00:00:00Z", "created_by": created_by}],
     }
     config_bytes = json.dumps(config, sort_keys=True).encode()
     config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"

@@ -9,6 +9,8 @@ HELM_VERSION = "v3.22.0"
 # The real node (kubelet and kube-proxy come from KUBERNETES_VERSION): cluster DNS and the CRI debugging client.
 COREDNS_VERSION = "v1.15.0"  # newest the module proxy serves; its go.mod has no replaces, so `go install` works
 CRICTL_VERSION = "v1.37.0"  # sigs.k8s.io/cri-tools
+# skaffold, to deploy skaffold.yaml's real-node profile onto the test cluster (v2.17 is not served by the proxy)
+SKAFFOLD_VERSION = "v2.16.1"
 
 
 def major_minor(version: str) -> tuple[str, str]:
