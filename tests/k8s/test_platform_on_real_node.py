@@ -1,16 +1,15 @@
 """The platform as its users run it, every pod on the real node: `helm install` charts/stockfeed (Kafka external:
-the stack's broker, reached through the node; the chart's own MinIO and bucket Job, from stand-ins of MinIO's
-images), `helm test`, two StockFeeds applied with kubectl, the chart's operator (its own image, ServiceAccount and
-RBAC) making producer and consumer pods that really stream from the chart's simulator through Kafka into bronze
-objects in the chart's MinIO, a consumer pod deleted mid-stream, Airflow on this host running
+the stack's broker, reached through the node; the chart's own MinIO, bucket Job and PostgreSQL, from stand-ins of
+their images), `helm test`, two StockFeeds applied with kubectl, the chart's operator (its own image,
+ServiceAccount and RBAC) making producer and consumer pods that really stream from the chart's simulator through
+Kafka into bronze objects in the chart's MinIO, a consumer pod deleted mid-stream, Airflow on this host running
 minio_to_snowflake_stream in kubernetes mode from the chart's own settings (its ConfigMap, ServiceAccount, Secrets
 and warehouse claim) twice, gold answering on the dashboard's Service, then what users do to feeds: change
 symbols, suspend, delete.
 
-Not here (kind only): Strimzi's Kafka, the chart's PostgreSQL (Airflow's metadata database: its upstream image
-cannot be pulled, and Airflow here uses the stack's PostgreSQL), the official Airflow chart, image pulls,
-NetworkPolicy enforcement. The test owns its namespace, release, topics, consumer groups, bucket, volumes and
-Airflow database."""
+Not here (kind only): Strimzi's Kafka, the official Airflow chart (Airflow runs on this host, its metadata in the
+stack's PostgreSQL), the upstream images themselves, image pulls, NetworkPolicy enforcement. The test owns its
+namespace, release, topics, consumer groups, bucket, volumes and Airflow database."""
 
 from __future__ import annotations
 
@@ -52,7 +51,7 @@ ON_REAL_NODE = {
 IMAGES = ("operator", "producer", "consumer", "simulator", "dashboard", "loader", "dbt")
 QUOTE_SYMBOLS = ["AAPL", "MSFT", "NVDA"]
 TRADE_SYMBOLS = ["AMZN", "TSLA"]
-CHART_COMPONENTS = {"operator", "simulator", "dashboard", "minio"}
+CHART_COMPONENTS = {"operator", "simulator", "dashboard", "minio", "postgres"}
 FEED_NAMES = ("quotes", "trades")
 
 
@@ -63,6 +62,7 @@ def chart_values(
     stand_in = {"digest": "", "pullPolicy": "Never"}
     minio_repository, minio_tag = stack_env["DEVSTACK_MINIO_IMAGE"].rsplit(":", 1)  # checked by real_node
     mc_repository, mc_tag = stack_env["DEVSTACK_MC_IMAGE"].rsplit(":", 1)
+    postgres_repository, postgres_tag = stack_env["DEVSTACK_POSTGRES_IMAGE"].rsplit(":", 1)
     return {
         **ON_REAL_NODE,
         "feeds": ON_REAL_NODE,
@@ -75,7 +75,12 @@ def chart_values(
             "mcImage": {"repository": mc_repository, "tag": mc_tag, **stand_in},
             "persistence": {"size": "1Gi"},
         },
-        "postgres": {"enabled": False},
+        # the chart's PostgreSQL (Airflow's metadata database in the Airflow release; Airflow on this host uses the
+        # stack's): Debian's PostgreSQL behind an entrypoint doing what the official image's does
+        "postgres": {
+            "image": {"repository": postgres_repository, "tag": postgres_tag, **stand_in},
+            "persistence": {"size": "1Gi"},
+        },
         "kafdrop": {"enabled": False},
         "operator": {"resyncSeconds": 10},
         # Airflow runs on this host here, so the template's path is a host path (in the Airflow chart: a mount)
@@ -106,7 +111,9 @@ def real_node(cluster_env: dict[str, str]) -> dict[str, str]:
         ["ctr", "--address", cluster_env["DEVSTACK_CONTAINERD_SOCKET"], "--namespace", "k8s.io", "images", "ls", "-q"],
         capture_output=True, text=True, timeout=60, check=False,
     ).stdout.split()  # fmt: skip
-    stand_ins = [cluster_env.get(name, name) for name in ("DEVSTACK_MINIO_IMAGE", "DEVSTACK_MC_IMAGE")]
+    stand_ins = [
+        cluster_env.get(name, name) for name in ("DEVSTACK_MINIO_IMAGE", "DEVSTACK_MC_IMAGE", "DEVSTACK_POSTGRES_IMAGE")
+    ]
     missing += [image for image in stand_ins if image not in listed]
     if missing:
         pytest.fail(f"the node lacks the {', '.join(missing)} images: run `devstack up images`")
@@ -130,12 +137,14 @@ class Platform:
 
 
 @pytest.fixture
-def minio_folder(core_v1: client.CoreV1Api, namespace: str) -> Iterator[Path]:
-    """The volume of the chart's MinIO (its StatefulSet's claim data-<release>-minio-0)."""
-    with tempfile.TemporaryDirectory(prefix="stockfeed-platform-minio-") as folder:
-        Path(folder).chmod(0o777)  # MinIO runs as 10001
-        with volume_for_claim(core_v1, namespace, f"data-{RELEASE}-minio-0", folder):
-            yield Path(folder)
+def server_folders(core_v1: client.CoreV1Api, namespace: str) -> Iterator[None]:
+    """The volumes of the chart's MinIO and PostgreSQL (their StatefulSets' claims data-<release>-<name>-0)."""
+    with contextlib.ExitStack() as stack:
+        for server in ("minio", "postgres"):
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"stockfeed-platform-{server}-"))
+            Path(folder).chmod(0o777)  # MinIO runs as 10001, PostgreSQL as 999
+            stack.enter_context(volume_for_claim(core_v1, namespace, f"data-{RELEASE}-{server}-0", folder))
+        yield
 
 
 @pytest.fixture
@@ -149,7 +158,7 @@ def release(
     stack_env: dict[str, str],
     kafka_bootstrap: str,
     warehouse_folder: Path,
-    minio_folder: Path,
+    server_folders: None,
     tmp_path: Path,
 ) -> Iterator[Platform]:
     """The chart installed into the test's namespace. On the way out the feeds go first, while the operator still

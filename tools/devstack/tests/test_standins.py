@@ -32,4 +32,12 @@ def test_the_references_name_the_built_versions() -> None:
     assert standins.env() == {
         "DEVSTACK_MINIO_IMAGE": f"devstack.local/minio:{standins.MINIO.version}",
         "DEVSTACK_MC_IMAGE": f"devstack.local/mc:{standins.MC.version}",
+        "DEVSTACK_POSTGRES_IMAGE": "devstack.local/postgres:15-bookworm",
     }
+
+
+def test_the_postgres_stand_in_is_rebuilt_when_its_files_or_base_change() -> None:
+    assert standins.postgres_hash("sha256:base-a") != standins.postgres_hash("sha256:base-b")
+    assert standins.postgres_hash("sha256:base-a") == standins.postgres_hash("sha256:base-a")
+    files = {path.name for path in standins.POSTGRES_CONTEXT.iterdir()}
+    assert files == {"Dockerfile", "docker-entrypoint.sh"}  # every file of the context is in the hash

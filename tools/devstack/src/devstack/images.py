@@ -313,6 +313,37 @@ class Builder:
             raise StackError(f"images: {BASE_IMAGE} is not in buildah's storage after the build")
         return base
 
+    # -- the PostgreSQL stand-in (standins.py) ----------------------------------------------------------------
+    def postgres_archive(self) -> Path:
+        return self.cache / "postgres-standin.tar"
+
+    def build_postgres(self) -> None:
+        """Built like our images (buildah, the same base) from postgres_standin/, only when that changed."""
+        base = self.base_id() or self.build_base()
+        wanted = standins.postgres_hash(base)
+        stamp = self.cache / "postgres-standin.hash"
+        if self.postgres_archive().is_file() and stamp.is_file() and stamp.read_text().strip() == wanted:
+            return
+        began = time.monotonic()
+        context = standins.POSTGRES_CONTEXT
+        tag = "localhost/devstack-postgres-standin"
+        self.run(
+            self.buildah.argv("bud", "--pull=never", "--isolation=oci", "--network=host", "--layers",
+                              "--build-arg", f"BASE={BASE_IMAGE}", "--file", str(context / "Dockerfile"),
+                              "--tag", tag, str(context)),
+            f"building {standins.POSTGRES_REFERENCE}",
+        )  # fmt: skip
+        image_id = self.run(self.buildah.argv("images", "--no-trunc", "--quiet", tag), "buildah images", capture=True)
+        partial = self.postgres_archive().with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        self.run(
+            self.buildah.push(image_id.split()[0], standins.POSTGRES_REFERENCE, partial),
+            f"writing {self.postgres_archive().name}",
+        )
+        os.replace(partial, self.postgres_archive())
+        stamp.write_text(wanted + "\n")
+        _say(f"built {standins.POSTGRES_REFERENCE} in {time.monotonic() - began:.0f}s")
+
     # -- wheels ----------------------------------------------------------------------------------------------
     def wheelhouse(self, images: Sequence[Image]) -> Path:
         wheels = self.cache / "wheelhouse"
@@ -472,6 +503,8 @@ class Images(Server):
     def install(self) -> None:
         self.builder.build()
         standins.install(self.settings)
+        with procs.exclusive(self.builder.cache / ".build.lock", "images"):
+            self.builder.build_postgres()
         self.built = True
 
     def start(self) -> None:
@@ -484,6 +517,7 @@ class Images(Server):
             self.import_all(socket)
             for reference in standins.import_missing(self.settings, socket, self.present(socket), self.builder.cache):
                 _say(f"imported the stand-in {reference} into {NAMESPACE}")
+            self.import_postgres(socket)
         self.stamps.mkdir(parents=True, exist_ok=True)
         (self.stamps / "up").write_text(socket or "")
 
@@ -501,6 +535,18 @@ class Images(Server):
             self.builder.run(ctr_import(ctr, socket, self.builder.archive(image)), f"importing {reference}")
             stamp.write_text(f"{socket} {digest}")
             _say(f"imported {containerd_name(reference)} into {NAMESPACE} in {time.monotonic() - began:.0f}s")
+
+    def import_postgres(self, socket: str) -> None:
+        """Like import_all: again only when the archive changed since this node imported it."""
+        built = (self.builder.cache / "postgres-standin.hash").read_text().strip()
+        stamp = self.stamps / "postgres-standin.imported"
+        if standins.POSTGRES_REFERENCE in self.present(socket) and stamp.exists() and stamp.read_text() == built:
+            return
+        ctr = require_tool("ctr", "apt-get install containerd")
+        self.builder.run(ctr_import(ctr, socket, self.builder.postgres_archive()), "importing the PostgreSQL stand-in")
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(built)
+        _say(f"imported the stand-in {standins.POSTGRES_REFERENCE} into {NAMESPACE}")
 
     def present(self, socket: str) -> set[str]:
         ctr = require_tool("ctr", "apt-get install containerd")
@@ -528,7 +574,7 @@ class Images(Server):
         if socket is None:
             return True
         wanted = {containerd_name(self.builder.reference(image)) for image in IMAGES}
-        wanted |= {stand_in.reference for stand_in in standins.STAND_INS}
+        wanted |= {stand_in.reference for stand_in in standins.STAND_INS} | {standins.POSTGRES_REFERENCE}
         return wanted <= self.present(socket)
 
     def address(self) -> str:

@@ -1,14 +1,18 @@
-"""Stand-ins for the third-party images the chart runs (MinIO's server and its `mc` client): nothing can be pulled
-here, so each is a one-layer image around the same program built from the Go module proxy, imported into the real
-node's containerd under its own name. The chart's image values point at them (tests/k8s/test_platform_on_real_node.py);
+"""Stand-ins for the third-party images the chart runs (MinIO's server, its `mc` client, PostgreSQL): nothing can be
+pulled here, so MinIO's are one-layer images around the same programs built from the Go module proxy, and
+PostgreSQL's is Debian's PostgreSQL 15 on the stack's image base with an entrypoint of ours that does what the
+official image's does for the chart (postgres_standin/); each is imported into the real node's containerd under its
+own name. The chart's image values point at them (tests/k8s/test_platform_on_real_node.py);
 its own images come from their Dockerfiles instead (images.py).
 
-What they do not cover: the upstream images' other files (shells, CA bundles, `docker-entrypoint.sh`), their
-versions (the newest the module proxy serves, not the chart's pinned releases) and their digests.
+What they do not cover: the upstream images' other files (shells, CA bundles), the official PostgreSQL
+entrypoint's other features (init scripts, POSTGRES_INITDB_ARGS, ...), their versions (MinIO's newest the module
+proxy serves, Debian's PostgreSQL 15 for the chart's 17) and their digests.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Mapping
@@ -40,6 +44,17 @@ class StandIn:
 MINIO = StandIn("minio", MINIO_VERSION, "github.com/minio/minio")
 MC = StandIn("mc", MC_VERSION, "github.com/minio/mc")
 STAND_INS = (MINIO, MC)
+# PostgreSQL is Debian's, built on the stack's image base from postgres_standin/ (images.Builder.build_postgres)
+POSTGRES_REFERENCE = f"{REPOSITORY}/postgres:15-bookworm"
+POSTGRES_CONTEXT = Path(__file__).resolve().parent / "postgres_standin"
+
+
+def postgres_hash(base_id: str) -> str:
+    """What decides a rebuild of the PostgreSQL stand-in: its files and the base it starts from."""
+    digest = hashlib.sha256(base_id.encode() + b"\0")
+    for path in sorted(POSTGRES_CONTEXT.iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def archive(stand_in: StandIn, binary: bytes) -> bytes:
@@ -95,4 +110,8 @@ def import_missing(settings: Settings, socket: str, present: set[str], work: Pat
 
 
 def env() -> Mapping[str, str]:
-    return {"DEVSTACK_MINIO_IMAGE": MINIO.reference, "DEVSTACK_MC_IMAGE": MC.reference}
+    return {
+        "DEVSTACK_MINIO_IMAGE": MINIO.reference,
+        "DEVSTACK_MC_IMAGE": MC.reference,
+        "DEVSTACK_POSTGRES_IMAGE": POSTGRES_REFERENCE,
+    }
