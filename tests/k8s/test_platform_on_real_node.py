@@ -33,6 +33,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartiti
 from confluent_kafka.admin import AdminClient
 from kubernetes import client
 
+from stockfeed_producer.testing import read_topic
 from tests.integration.conftest import airflow_database  # noqa: F401 - a fixture this test uses
 from tests.integration.test_dag_local import AIRFLOW, run_dag
 from tests.k8s.kube import Tool, volume_for_claim, wait_for
@@ -265,24 +266,7 @@ def bronze_keys(s3: Any, bucket: str, topic: str) -> list[str]:
 
 def delivered(bootstrap: str, topic: str) -> list[tuple[str, int]]:
     """(symbol, t) of every quote the producer delivered to the topic, read from the host's listener."""
-    probe = Consumer({"bootstrap.servers": bootstrap, "group.id": f"audit-{topic}", "enable.auto.commit": False})
-    partitions = probe.list_topics(topic, timeout=10).topics[topic].partitions
-    ends = {p: probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-    probe.assign([TopicPartition(topic, p, 0) for p in partitions])
-    seen: list[tuple[str, int]] = []
-    done = {p for p, end in ends.items() if end == 0}
-    deadline = time.monotonic() + 60
-    while len(done) < len(ends) and time.monotonic() < deadline:
-        message = probe.poll(1.0)
-        if message is None or message.error():
-            continue
-        quote = json.loads(message.value())
-        seen.append((quote["symbol"], int(quote["t"])))
-        if message.offset() + 1 >= ends[message.partition()]:
-            done.add(message.partition())
-    probe.close()
-    assert len(done) == len(ends), f"read only partitions {sorted(done)} of {topic} to their end"
-    return seen
+    return [(record.value["symbol"], int(record.value["t"])) for record in read_topic(bootstrap, topic)]
 
 
 def committed_everything(admin: AdminClient, bootstrap: str, group: str, topic: str) -> bool:
